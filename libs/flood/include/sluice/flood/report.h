@@ -1,0 +1,139 @@
+// The sluice-flood report: every figure of a run, and writers for JSON (schema
+// sluice.flood.report/v1, schemas/flood-report.schema.json), CSV (the time series) and a
+// self-contained HTML page (inline script and SVG, no network).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sluice/core/status.h"
+#include "sluice/flood/threshold.h"
+#include "sluice/flood/verifier.h"
+
+namespace sluice::flood {
+
+inline constexpr char kReportSchema[] = "sluice.flood.report/v1";
+
+// What the run was asked to do.
+struct ReportInputs {
+  std::string mode;  // burst, rate, ramp, backlog
+  std::string topic;
+  std::string sobject;
+  int64_t events = 0;             // planned events
+  double planned_duration_s = 0;  // schedule length (0: as fast as possible)
+  std::string schedule;           // human form, e.g. "1000000 in 1s" or "1000:30s,5000:1m"
+  int64_t keys = 0;
+  std::string key_distribution;  // "uniform" or "zipf:1.2"
+  std::string payload_sizes;     // as given, e.g. "fixed:512"
+  double invalid_fraction = 0;
+  uint64_t seed = 0;
+  uint64_t run_id = 0;
+  std::string bootstrap;
+  std::string group;
+  std::string dlq_topic;
+  std::string sfsim_url;
+  std::string relay_metrics_url;
+  std::vector<std::string> assertions;
+};
+
+struct ReportEnvironment {
+  std::string tool_version;
+  std::string librdkafka_version;
+  std::string hostname;
+  int cpus = 0;
+  std::string started_at;   // RFC 3339 UTC
+  std::string finished_at;  // RFC 3339 UTC
+  std::string command_line;
+};
+
+// One sample of the run, taken every sample interval.
+struct Sample {
+  double t_s = 0;                      // seconds after the run start
+  int64_t produced = 0;                // cumulative, handed to the producer
+  int64_t acked = 0;                   // cumulative, acknowledged by the broker
+  std::optional<int64_t> delivered;    // cumulative, from sfsim (/sim/stats) or the relay
+  std::optional<int64_t> backlog;      // sum of the group's lag over partitions
+  std::vector<int64_t> lag;            // lag per partition (index = partition)
+  std::optional<int64_t> api_calls;    // cumulative
+  std::optional<int64_t> errors;       // cumulative API errors
+  std::optional<int64_t> dlq_records;  // DLQ topic size
+  double generator_behind_s = 0;
+};
+
+struct GeneratorFigures {
+  int64_t produced = 0;
+  int64_t acked = 0;
+  int64_t failed = 0;
+  int64_t uncertain = 0;
+  int64_t bytes = 0;          // value bytes handed to the producer
+  double produce_time_s = 0;  // first send -> last acknowledgement
+  double events_per_s = 0;
+  double mb_per_s = 0;      // 10^6 bytes per second
+  double max_behind_s = 0;  // worst lag behind the schedule
+  int64_t late_events = 0;  // events sent more than 1 ms after their intended time
+  // True when the generator fell behind a paced schedule by more than 1 s or 10% of its length:
+  // the run measured the generator, not the relay.
+  bool bottleneck = false;
+};
+
+struct DrainFigures {
+  std::optional<double> burst_end_s;   // last event acknowledged
+  std::optional<double> drain_end_s;   // backlog reached zero after the burst
+  std::optional<double> drain_time_s;  // drain_end - burst_end
+  std::optional<int64_t> peak_backlog;
+  std::optional<double> time_to_first_delivery_s;
+  std::optional<double> delivered_per_s;  // expected events / (last delivery - first delivery)
+  bool drained = false;                   // backlog reached zero before the wait ended
+};
+
+struct ApiFigures {
+  std::optional<int64_t> api_calls;
+  std::optional<double> records_per_call;
+  std::optional<double> call_latency_s;  // mean
+  std::optional<int64_t> daily_used;
+  std::optional<int64_t> daily_max;
+  std::map<std::string, int64_t> errors_by_code;
+};
+
+struct LatencyFigures {
+  int64_t count = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0, mean_ms = 0;
+  // Non-empty histogram buckets: (upper bound in ms, count).
+  std::vector<std::pair<double, int64_t>> buckets;
+};
+
+LatencyFigures LatencyFromHistogram(const metrics::LogLinearHistogram& us);
+
+struct Report {
+  ReportInputs inputs;
+  ReportEnvironment environment;
+  GeneratorFigures generator;
+  DrainFigures drain;
+  ApiFigures api;
+  LatencyFigures latency;
+  std::optional<Verification> verification;  // absent when the ledger could not be read
+  std::optional<int64_t> dlq_records;
+  std::vector<Sample> samples;
+  // Delivered per second from the ledger (index = second after the start).
+  std::vector<int64_t> delivered_per_s;
+  std::vector<ThresholdOutcome> thresholds;
+  std::vector<std::string> notes;  // warnings for the reader (e.g. "sfsim unreachable")
+};
+
+// Names a threshold may use, and the run's value for each (empty when not measured).
+const std::vector<std::string>& FigureNames();
+std::map<std::string, std::optional<double>> Figures(const Report& report);
+
+std::string ReportToJson(const Report& report);
+std::string ReportToCsv(const Report& report);
+std::string ReportToHtml(const Report& report);
+// A few lines for the terminal: drain time, events/s, latency, missing, duplicates, thresholds.
+std::string ReportSummary(const Report& report);
+
+// Writes `content` to `path` (through a temporary file and a rename).
+Status WriteFile(const std::string& path, const std::string& content);
+
+}  // namespace sluice::flood

@@ -1,0 +1,224 @@
+#include "sluice/flood/report.h"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "sluice/testing/process.h"
+
+namespace sluice::flood {
+namespace {
+
+constexpr int64_t kStart = 1'767'225'600'000'000'000;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// A report with every section filled from a synthetic run of 50 events, 3 of them invalid.
+Report SyntheticReport() {
+  Report r;
+  r.inputs.mode = "burst";
+  r.inputs.topic = "sf.contact.events";
+  r.inputs.sobject = "Contact";
+  r.inputs.events = 50;
+  r.inputs.schedule = "50 in 1s";
+  r.inputs.planned_duration_s = 1;
+  r.inputs.keys = 5;
+  r.inputs.key_distribution = "zipf:1.1";
+  r.inputs.payload_sizes = "fixed:512";
+  r.inputs.invalid_fraction = 0.06;
+  r.inputs.seed = 7;
+  r.inputs.run_id = 0xabc;
+  r.inputs.assertions = {"missing==0"};
+  r.environment.tool_version = "0.1.0";
+  r.environment.cpus = 2;
+
+  ProducedLog log(0xabc);
+  log.Reserve(50);
+  for (int i = 0; i < 50; ++i) {
+    log.Append({.intended_ns = i * 20'000'000LL,
+                .key = i % 5,
+                .key_seq = static_cast<uint32_t>(i / 5),
+                .state = ProducedEvent::kAcked,
+                .valid = i % 17 != 3});
+  }
+  Verifier v(log, {.run_start_unix_ns = kStart});
+  for (int i = 0; i < 50; ++i) {
+    if (!log.at(i).valid) {
+      v.AddDlqEventId(log.codec().Encode(i));
+    } else if (i != 10) {
+      v.AddLedgerEntry({log.codec().Encode(i), kStart + i * 20'000'000LL + (5 + i) * 1'000'000LL});
+    }
+  }
+  v.AddLedgerEntry({log.codec().Encode(11), kStart + 2'000'000'000});  // a duplicate
+  r.verification = v.Finish();
+  r.latency = LatencyFromHistogram(r.verification->latency_us);
+  r.delivered_per_s = r.verification->delivered_per_bin;
+  r.generator.produced = 50;
+  r.generator.acked = 50;
+  r.generator.bytes = 50 * 512;
+  r.generator.events_per_s = 50;
+  r.drain = {.burst_end_s = 1.0,
+             .drain_end_s = 3.0,
+             .drain_time_s = 2.0,
+             .peak_backlog = 40,
+             .time_to_first_delivery_s = 0.005,
+             .delivered_per_s = 46,
+             .drained = true};
+  r.api.api_calls = 3;
+  r.api.records_per_call = 15.3;
+  r.api.errors_by_code = {{"UNABLE_TO_LOCK_ROW", 2}};
+  r.dlq_records = 3;
+  for (int t = 0; t <= 4; ++t) {
+    Sample s;
+    s.t_s = t;
+    s.produced = std::min(50, t * 50);
+    s.acked = s.produced;
+    s.delivered = std::min<int64_t>(46, t * 20);
+    s.backlog = t == 0 ? 0 : std::max<int64_t>(0, 50 - t * 20);
+    s.lag = {*s.backlog / 2, *s.backlog - *s.backlog / 2};
+    s.api_calls = t;
+    s.errors = t > 1 ? 2 : 0;
+    s.dlq_records = t > 1 ? 3 : 0;
+    r.samples.push_back(s);
+  }
+  r.thresholds = EvaluateThresholds({*ParseThreshold("missing==0", FigureNames())}, Figures(r));
+  r.notes = {"synthetic"};
+  return r;
+}
+
+TEST(ReportTest, JsonMatchesTheSchema) {
+  const std::string schema_text = ReadFile(testing::SourcePath("schemas/flood-report.schema.json"));
+  rapidjson::Document schema_doc;
+  schema_doc.Parse(schema_text.c_str());
+  ASSERT_FALSE(schema_doc.HasParseError());
+  rapidjson::SchemaDocument schema(schema_doc);
+
+  Report minimal;
+  minimal.inputs.mode = "rate";
+  for (const Report& r : {SyntheticReport(), minimal}) {
+    const std::string json = ReportToJson(r);
+    rapidjson::Document doc;
+    doc.Parse(json.c_str());
+    ASSERT_FALSE(doc.HasParseError()) << rapidjson::GetParseError_En(doc.GetParseError());
+    rapidjson::SchemaValidator validator(schema);
+    if (!doc.Accept(validator)) {
+      rapidjson::StringBuffer where, what;
+      validator.GetInvalidSchemaPointer().StringifyUriFragment(where);
+      validator.GetInvalidDocumentPointer().StringifyUriFragment(what);
+      FAIL() << "schema " << where.GetString() << " keyword " << validator.GetInvalidSchemaKeyword()
+             << " at " << what.GetString() << "\n"
+             << json.substr(0, 2000);
+    }
+  }
+}
+
+TEST(ReportTest, SchemaRejectsAWrongReport) {
+  // Proves the validation above can fail.
+  const std::string schema_text = ReadFile(testing::SourcePath("schemas/flood-report.schema.json"));
+  rapidjson::Document schema_doc;
+  schema_doc.Parse(schema_text.c_str());
+  rapidjson::SchemaDocument schema(schema_doc);
+  std::string json = ReportToJson(SyntheticReport());
+  json.replace(json.find("sluice.flood.report/v1"), 22, "sluice.flood.report/v9");
+  rapidjson::Document doc;
+  doc.Parse(json.c_str());
+  rapidjson::SchemaValidator validator(schema);
+  EXPECT_FALSE(doc.Accept(validator));
+}
+
+TEST(ReportTest, JsonCarriesTheFigures) {
+  const Report r = SyntheticReport();
+  rapidjson::Document doc;
+  doc.Parse(ReportToJson(r).c_str());
+  ASSERT_TRUE(doc.IsObject());
+  EXPECT_STREQ(doc["schema"].GetString(), "sluice.flood.report/v1");
+  EXPECT_EQ(doc["verification"]["missing"].GetInt64(), 1);
+  EXPECT_EQ(doc["verification"]["duplicates"].GetInt64(), 1);
+  EXPECT_EQ(doc["verification"]["invalid_in_dlq"].GetInt64(), 3);
+  EXPECT_EQ(doc["series"].Size(), 5u);
+  EXPECT_DOUBLE_EQ(doc["drain"]["drain_time_s"].GetDouble(), 2.0);
+  EXPECT_FALSE(doc["passed"].GetBool());  // missing==0 failed: one event is missing
+  EXPECT_STREQ(doc["inputs"]["run_id"].GetString(), "000000000abc");
+  EXPECT_GT(doc["latency"]["buckets"].Size(), 0u);
+}
+
+TEST(ReportTest, FiguresCoverEveryName) {
+  const auto figures = Figures(SyntheticReport());
+  for (const std::string& name : FigureNames()) {
+    EXPECT_EQ(figures.count(name), 1u) << name;
+  }
+  EXPECT_EQ(figures.size(), FigureNames().size());
+  EXPECT_EQ(figures.at("missing"), 1.0);
+  EXPECT_EQ(figures.at("drain_time_s"), 2.0);
+  // Without a ledger nothing about delivery is measured.
+  const auto unverified = Figures(Report{});
+  EXPECT_FALSE(unverified.at("missing").has_value());
+  EXPECT_FALSE(unverified.at("latency_p99_ms").has_value());
+}
+
+TEST(ReportTest, CsvHasOneRowPerSampleAndPerPartitionLag) {
+  const std::string csv = ReportToCsv(SyntheticReport());
+  std::istringstream in(csv);
+  std::string header, line;
+  std::getline(in, header);
+  EXPECT_EQ(header,
+            "t_s,produced,acked,delivered,backlog,api_calls,errors,dlq_records,generator_behind_s,"
+            "produced_per_s,delivered_per_s,lag_p0,lag_p1");
+  int rows = 0;
+  while (std::getline(in, line)) {
+    ++rows;
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 12) << line;
+  }
+  EXPECT_EQ(rows, 5);
+  EXPECT_NE(csv.find("\n1.000,50,50,20,30,1,0,0,0.000000,50.000,20.000,15,15\n"), std::string::npos)
+      << csv;
+}
+
+TEST(ReportTest, HtmlIsSelfContainedAndEscapesHostileText) {
+  Report r = SyntheticReport();
+  r.inputs.topic = "</script><script>alert(1)</script><!--";
+  r.notes.push_back("@@DATA@@ <b>bold</b>");
+  const std::string html = ReportToHtml(r);
+  EXPECT_EQ(html.find("<script>alert(1)"), std::string::npos);
+  EXPECT_EQ(html.find("<b>bold"), std::string::npos);
+  EXPECT_NE(html.find("&lt;/script&gt;"), std::string::npos);
+  // Exactly two script elements: the data and the chart script.
+  size_t scripts = 0;
+  for (size_t p = html.find("</script>"); p != std::string::npos;
+       p = html.find("</script>", p + 1)) {
+    ++scripts;
+  }
+  EXPECT_EQ(scripts, 2u);
+  // No network: nothing is fetched from anywhere.
+  EXPECT_EQ(html.find("src="), std::string::npos);
+  EXPECT_EQ(html.find("href="), std::string::npos);
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  // The embedded data is the report itself.
+  const size_t begin = html.find("type=\"application/json\">") + 24;
+  const size_t end = html.find("</script>", begin);
+  rapidjson::Document doc;
+  doc.Parse(html.substr(begin, end - begin).c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  EXPECT_STREQ(doc["inputs"]["topic"].GetString(), r.inputs.topic.c_str());
+}
+
+TEST(ReportTest, SummaryNamesTheVerdicts) {
+  const std::string s = ReportSummary(SyntheticReport());
+  EXPECT_NE(s.find("drain time    2.00 s"), std::string::npos) << s;
+  EXPECT_NE(s.find("missing 1, duplicates 1"), std::string::npos) << s;
+  EXPECT_NE(s.find("missing==0: 1 (fail)"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace sluice::flood
