@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -81,30 +82,29 @@ Status ErrorStatus(sqlite3* db, int rc, const std::string& what) {
   }
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Hex digit values, -1 for anything else.
+constexpr std::array<int8_t, 256> kHexValue = [] {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<int8_t>(c - 'A' + 10);
+  return t;
+}();
 
 // Parses a canonical 8-4-4-4-12 UUID into 16 bytes.
 bool ParseUuid(std::string_view s, unsigned char out[16]) {
-  if (s.size() != 36) return false;
-  int byte = 0;
-  for (size_t i = 0; i < 36;) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return false;
-      ++i;
-      continue;
-    }
-    const int hi = HexValue(s[i]);
-    const int lo = HexValue(s[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[byte++] = static_cast<unsigned char>(hi * 16 + lo);
-    i += 2;
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return false;
+  static constexpr uint8_t kOffsets[16] = {0,  2,  4,  6,  9,  11, 14, 16,
+                                           19, 21, 24, 26, 28, 30, 32, 34};
+  int bad = 0;
+  for (int i = 0; i < 16; ++i) {
+    const int hi = kHexValue[static_cast<unsigned char>(s[kOffsets[i]])];
+    const int lo = kHexValue[static_cast<unsigned char>(s[kOffsets[i] + 1])];
+    bad |= hi | lo;  // negative when either is not a hex digit
+    out[i] = static_cast<unsigned char>((hi << 4) | (lo & 0xf));
   }
-  return byte == 16;
+  return bad >= 0;
 }
 
 // One connection with its statements. Not thread-safe: guarded by the owner's mutex.
@@ -179,9 +179,10 @@ class SqliteStore final : public IdempotencyStore {
     RETURN_IF_ERROR(Step(reader_.begin.get(), "begin read"));
     uint64_t hits = 0;
     Status status;
+    unsigned char key[16];
     for (size_t i = 0; i < ids.size() && status.ok(); ++i) {
       sqlite3_stmt* s = reader_.select.get();
-      status = BindKey(s, 1, ids[i]);
+      status = BindKey(s, 1, ids[i], key);
       if (!status.ok()) break;
       const int rc = sqlite3_step(s);
       if (rc == SQLITE_ROW) {
@@ -206,7 +207,6 @@ class SqliteStore final : public IdempotencyStore {
         status = ErrorStatus(db, rc, "checking ids in " + options_.path);
       }
       sqlite3_reset(s);
-      sqlite3_clear_bindings(s);
     }
     if (status.ok()) {
       status = Step(reader_.commit.get(), "end read");
@@ -227,10 +227,11 @@ class SqliteStore final : public IdempotencyStore {
     std::lock_guard lock(write_mu_);
     sqlite3* db = writer_.db.get();
     Status status = Step(writer_.begin.get(), "begin write");
+    unsigned char key[16];
     for (size_t i = 0; i < entries.size() && status.ok(); ++i) {
       const Entry& e = entries[i];
       sqlite3_stmt* s = writer_.upsert.get();
-      status = BindKey(s, 1, e.event_id);
+      status = BindKey(s, 1, e.event_id, key);
       if (!status.ok()) break;
       sqlite3_bind_int(s, 2, static_cast<int>(e.outcome));
       if (e.salesforce_id.empty()) {
@@ -243,7 +244,6 @@ class SqliteStore final : public IdempotencyStore {
       const int rc = sqlite3_step(s);
       if (rc != SQLITE_DONE) status = ErrorStatus(db, rc, "recording in " + options_.path);
       sqlite3_reset(s);
-      sqlite3_clear_bindings(s);
     }
     if (status.ok()) status = Step(writer_.commit.get(), "commit");
     if (!status.ok()) {
@@ -305,6 +305,10 @@ class SqliteStore final : public IdempotencyStore {
     sqlite3* db = c->db.get();
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, static_cast<int>(options_.busy_timeout.count()));
+    // Only takes effect on a new, empty file (before journal_mode = WAL writes the header).
+    if (writer) {
+      RETURN_IF_ERROR(Exec(db, "PRAGMA page_size = " + std::to_string(options_.page_size)));
+    }
     // The first statement reads the header: a file that is not a database fails here.
     std::string mode;
     RETURN_IF_ERROR(QueryText(db, "PRAGMA journal_mode = WAL", &mode));
@@ -317,6 +321,10 @@ class SqliteStore final : public IdempotencyStore {
                                  : "PRAGMA synchronous = NORMAL"));
     RETURN_IF_ERROR(
         Exec(db, "PRAGMA cache_size = -" + std::to_string(std::max(options_.cache_size_kib, 64))));
+    if (writer) {
+      RETURN_IF_ERROR(Exec(db, "PRAGMA wal_autocheckpoint = " +
+                                   std::to_string(std::max(options_.wal_autocheckpoint_pages, 1))));
+    }
     // Keep the WAL file from staying huge after a burst.
     RETURN_IF_ERROR(Exec(db, "PRAGMA journal_size_limit = 67108864"));
     if (!writer) RETURN_IF_ERROR(Exec(db, "PRAGMA query_only = 1"));
@@ -390,12 +398,12 @@ class SqliteStore final : public IdempotencyStore {
     return Status::Ok();
   }
 
-  // Binds the key for `id` as a 16-byte blob (UUIDs under kAuto) or as text.
-  Status BindKey(sqlite3_stmt* s, int index, const std::string& id) {
-    unsigned char uuid[16];
+  // Binds the key for `id` as a 16-byte blob (UUIDs under kAuto; `uuid` must outlive the
+  // statement's next step) or as text.
+  Status BindKey(sqlite3_stmt* s, int index, const std::string& id, unsigned char uuid[16]) {
     int rc;
     if (options_.key_encoding == KeyEncoding::kAuto && ParseUuid(id, uuid)) {
-      rc = sqlite3_bind_blob(s, index, uuid, 16, SQLITE_TRANSIENT);
+      rc = sqlite3_bind_blob(s, index, uuid, 16, SQLITE_STATIC);
     } else {
       rc = sqlite3_bind_text(s, index, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
     }
@@ -503,6 +511,10 @@ Result<std::unique_ptr<IdempotencyStore>> OpenSqliteStore(const SqliteStoreOptio
   }
   if (options.purge_chunk_rows < 1) {
     return InvalidArgumentError("purge_chunk_rows must be at least 1");
+  }
+  if (options.page_size < 512 || options.page_size > 65536 ||
+      (options.page_size & (options.page_size - 1)) != 0) {
+    return InvalidArgumentError("page_size must be a power of two from 512 to 65536");
   }
   if (options.busy_timeout.count() < 0 || options.max_size_bytes < 0) {
     return InvalidArgumentError("busy_timeout and max_size_bytes must not be negative");

@@ -248,6 +248,28 @@ TEST_F(SqliteStoreTest, BadPathsGiveClearErrors) {
   o = Options();
   o.purge_chunk_rows = 0;
   EXPECT_EQ(OpenSqliteStore(o).status().code(), StatusCode::kInvalidArgument);
+  o = Options();
+  o.page_size = 3000;
+  EXPECT_EQ(OpenSqliteStore(o).status().code(), StatusCode::kInvalidArgument);
+  o.page_size = 256;
+  EXPECT_EQ(OpenSqliteStore(o).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SqliteStoreTest, TuningOptionsReachTheFile) {
+  SqliteStoreOptions o = Options();
+  o.page_size = 1024;
+  o.wal_autocheckpoint_pages = 5000;
+  {
+    auto store = MustOpen(o);
+    ASSERT_TRUE(store->RecordBatch(std::vector<Entry>{Delivered("a")}).ok());
+  }
+  RawDb raw(o.path);
+  EXPECT_EQ(raw.QueryInt("PRAGMA page_size"), 1024);
+  // An existing file keeps its page size.
+  o.page_size = 8192;
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(raw.QueryInt("PRAGMA page_size"), 1024);
 }
 
 TEST_F(SqliteStoreTest, FileThatIsNotADatabaseIsDataLoss) {

@@ -119,6 +119,13 @@ struct SqliteStoreOptions {
   int64_t max_size_bytes = 0;
   // SQLite page cache per connection (the store has two: one reads, one writes). Default 16 MiB.
   int cache_size_kib = 16 * 1024;
+  // Database page size for a new file (a power of two, 512..65536; an existing file keeps its
+  // own). Default 4096.
+  int page_size = 4096;
+  // The WAL is copied back into the database (a checkpoint, which in NORMAL mode is also when
+  // SQLite syncs to disk) once it holds this many pages. Larger means fewer checkpoints and
+  // fsyncs on the commit path, and a larger -wal file. Default 1,000 (SQLite's).
+  int wal_autocheckpoint_pages = 1000;
   // Runs PRAGMA quick_check when opening (reads the whole file: seconds for millions of rows) and
   // fails with DataLoss on corruption. Default false: corruption surfaces as DataLoss on use.
   bool check_integrity_on_open = false;
