@@ -48,3 +48,35 @@ function(sluice_test name)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 DISCOVERY_MODE PRE_TEST
                        PROPERTIES LABELS "${labels}" ${ARG_PROPERTIES})
 endfunction()
+
+# sluice_kafka_test(<name> [DEPS ...] [LABELS ...] [PROPERTIES ...])
+# Like sluice_test, for suites that need a real Kafka broker (sluice/testing/kafka_broker.h).
+# gtest_discover_tests runs every test case as its own process, so the broker is a CTest fixture:
+#   <name>.broker.start  runs tools/kafka/broker start --data <build>/test-brokers/<name> and
+#                        writes the address to <build>/test-brokers/<name>.addr
+#   <name>.broker.stop   runs tools/kafka/broker stop (CTest runs cleanup even when tests fail)
+# and every discovered test requires the fixture and gets SLUICE_TEST_BROKER_FILE=<that .addr>.
+# One broker serves one test binary; run directly (no SLUICE_TEST_BROKER_FILE), the binary starts
+# its own. `ctest -R <one test>` pulls in the fixture's setup and cleanup by itself.
+function(sluice_kafka_test name)
+  cmake_parse_arguments(ARG "" "" "DEPS;LABELS;PROPERTIES" ${ARGN})
+  set(data_dir ${CMAKE_BINARY_DIR}/test-brokers/${name})
+  set(addr_file ${data_dir}.addr)
+  set(fixture kafka_broker_${name})
+  set(broker ${CMAKE_SOURCE_DIR}/tools/kafka/broker)
+  sluice_test(${name} DEPS ${ARG_DEPS} LABELS ${ARG_LABELS}
+              PROPERTIES FIXTURES_REQUIRED ${fixture}
+                         ENVIRONMENT SLUICE_TEST_BROKER_FILE=${addr_file} ${ARG_PROPERTIES})
+  # Stop a broker a killed earlier run may have left in the same data dir, then start afresh; the
+  # address file appears only once the broker answers metadata requests.
+  add_test(NAME ${name}.broker.start
+           COMMAND sh -c "mkdir -p \"$(dirname \"$1\")\" && rm -f \"$2\" && \
+\"$0\" stop --data \"$1\" >/dev/null 2>&1; \"$0\" start --data \"$1\" >\"$2.tmp\" && \
+mv \"$2.tmp\" \"$2\"" ${broker} ${data_dir} ${addr_file})
+  add_test(NAME ${name}.broker.stop COMMAND ${broker} stop --data ${data_dir})
+  # The first start may fetch the broker's jars from Maven Central.
+  set_tests_properties(${name}.broker.start PROPERTIES FIXTURES_SETUP ${fixture}
+                       LABELS "${ARG_LABELS}" TIMEOUT 900)
+  set_tests_properties(${name}.broker.stop PROPERTIES FIXTURES_CLEANUP ${fixture}
+                       LABELS "${ARG_LABELS}" TIMEOUT 120)
+endfunction()

@@ -1,0 +1,330 @@
+#include "sluice/kafka/producer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "group_metadata.h"
+#include "rdkafka_util.h"
+#include "sluice/core/logging.h"
+#include "sluice/kafka/errors.h"
+
+namespace sluice::kafka {
+namespace {
+
+using internal::HeadersHandle;
+using internal::KafkaHandle;
+using internal::StatusFromError;
+using internal::StatusFromResp;
+using Ms = std::chrono::milliseconds;
+
+// Per-record state handed to librdkafka as the message opaque.
+struct Pending {
+  DeliveryCallback callback;
+};
+
+class ProducerImpl final : public Producer {
+ public:
+  explicit ProducerImpl(const ProducerOptions& options)
+      : options_(options), clock_(options.clock != nullptr ? *options.clock : RealClock()) {}
+
+  ~ProducerImpl() override { Shutdown(); }
+
+  Status Init() {
+    std::vector<std::pair<std::string, std::string>> defaults = {
+        {"enable.idempotence", options_.idempotence ? "true" : "false"},
+        {"acks", options_.acks},
+    };
+    if (!options_.transactional_id.empty()) {
+      defaults.emplace_back("transactional.id", options_.transactional_id);
+    }
+    ASSIGN_OR_RETURN(auto conf,
+                     internal::BuildConf(options_.bootstrap, defaults, options_.properties));
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &ProducerImpl::DeliveryCallbackTrampoline);
+    rd_kafka_conf_set_error_cb(conf.get(), &ProducerImpl::ErrorCallbackTrampoline);
+    ASSIGN_OR_RETURN(rk_, internal::NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
+    poll_thread_ = std::thread([this] { PollLoop(); });
+    return Status::Ok();
+  }
+
+  Status Produce(const ProducerRecord& r, DeliveryCallback callback) override {
+    return Enqueue(r.topic, r.key ? r.key->data() : nullptr, r.key ? r.key->size() : 0,
+                   r.value ? r.value->data() : nullptr, r.value ? r.value->size() : 0, r.headers,
+                   r.partition, r.timestamp_ms, std::move(callback));
+  }
+
+  Status Produce(std::string_view topic, std::string_view key, std::string_view value,
+                 const Headers& headers, DeliveryCallback callback, int32_t partition) override {
+    // A string_view's data() may be null for an empty view; librdkafka would read that as a null
+    // key or value, so point empty ones at a static empty string.
+    static const char kEmpty[] = "";
+    return Enqueue(topic, key.data() != nullptr ? key.data() : kEmpty, key.size(),
+                   value.data() != nullptr ? value.data() : kEmpty, value.size(), headers,
+                   partition, 0, std::move(callback));
+  }
+
+  Status Flush(Ms timeout) override {
+    auto deadline = clock_.Now() + timeout;
+    std::unique_lock lock(mu_);
+    while (in_flight_ > 0) {
+      if (clock_.Now() >= deadline) {
+        return DeadlineExceededError("flush: " + std::to_string(in_flight_) +
+                                     " records still awaiting delivery after " +
+                                     std::to_string(timeout.count()) + " ms");
+      }
+      // Woken by every delivery; the bounded wait re-checks the (injected) clock.
+      cv_.wait_for(lock, std::min<Ms>(Ms(internal::RemainingMs(clock_, deadline)), Ms(50)));
+    }
+    return Status::Ok();
+  }
+
+  int64_t InFlight() const override {
+    std::lock_guard lock(mu_);
+    return in_flight_;
+  }
+
+  Status InitTransactions(Ms timeout) override {
+    return StatusFromError(rd_kafka_init_transactions(rk_.get(), static_cast<int>(timeout.count())),
+                           "init transactions");
+  }
+
+  Status BeginTransaction() override {
+    return StatusFromError(rd_kafka_begin_transaction(rk_.get()), "begin transaction");
+  }
+
+  Status SendOffsetsToTransaction(const std::vector<PartitionOffset>& offsets,
+                                  const GroupMetadata& group, Ms timeout) override {
+    auto list = internal::ToPartitionList(offsets);
+    return StatusFromError(
+        rd_kafka_send_offsets_to_transaction(rk_.get(), list.get(), group.impl().metadata.get(),
+                                             static_cast<int>(timeout.count())),
+        "send offsets to transaction");
+  }
+
+  Status CommitTransaction(Ms timeout) override {
+    auto deadline = clock_.Now() + timeout;
+    // Flush first so librdkafka's own flush inside commit finds nothing to deliver and every
+    // delivery callback still runs on the poll thread.
+    RETURN_IF_ERROR(Flush(timeout).WithContext("commit transaction"));
+    return StatusFromError(
+        rd_kafka_commit_transaction(rk_.get(), internal::RemainingMs(clock_, deadline)),
+        "commit transaction");
+  }
+
+  Status AbortTransaction(Ms timeout) override {
+    return StatusFromError(rd_kafka_abort_transaction(rk_.get(), static_cast<int>(timeout.count())),
+                           "abort transaction");
+  }
+
+ private:
+  Status Enqueue(std::string_view topic, const char* key, size_t key_len, const char* value,
+                 size_t value_len, const Headers& headers, int32_t partition, int64_t timestamp_ms,
+                 DeliveryCallback callback) {
+    {
+      std::lock_guard lock(mu_);
+      if (!fatal_.ok()) return fatal_;
+    }
+    RETURN_IF_ERROR(internal::ValidateTopicName(topic).WithContext("produce"));
+    if (partition < kAnyPartition) {
+      return InvalidArgumentError("produce to " + std::string(topic) + ": bad partition " +
+                                  std::to_string(partition));
+    }
+    std::string topic_name(topic);
+    auto pending = callback ? std::make_unique<Pending>(Pending{std::move(callback)}) : nullptr;
+    {
+      std::lock_guard lock(mu_);
+      ++in_flight_;
+    }
+    const auto deadline = clock_.Now() + options_.enqueue_timeout;
+    for (;;) {
+      HeadersHandle hdrs = headers.empty() ? nullptr : internal::ToRdHeaders(headers);
+      rd_kafka_vu_t vus[8];
+      size_t n = 0;
+      vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+      vus[n++].u.cstr = topic_name.c_str();
+      vus[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+      vus[n++].u.i32 = partition;
+      vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+      vus[n++].u.i = RD_KAFKA_MSG_F_COPY;
+      vus[n].vtype = RD_KAFKA_VTYPE_KEY;
+      vus[n].u.mem.ptr = const_cast<char*>(key);
+      vus[n++].u.mem.size = key_len;
+      vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
+      vus[n].u.mem.ptr = const_cast<char*>(value);
+      vus[n++].u.mem.size = value_len;
+      vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+      vus[n++].u.ptr = pending.get();
+      if (timestamp_ms != 0) {
+        vus[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+        vus[n++].u.i64 = timestamp_ms;
+      }
+      if (hdrs != nullptr) {
+        vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+        vus[n++].u.headers = hdrs.get();
+      }
+      rd_kafka_error_t* error = rd_kafka_produceva(rk_.get(), vus, n);
+      if (error == nullptr) {
+        hdrs.release();     // owned by the message now
+        pending.release();  // freed by the delivery callback
+        return Status::Ok();
+      }
+      if (rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR__QUEUE_FULL || clock_.Now() >= deadline) {
+        Status status = StatusFromError(error, "produce to " + topic_name);
+        if (status.code() == StatusCode::kResourceExhausted) {
+          status = ResourceExhaustedError(
+              status.message() + "; the local queue stayed full for " +
+              std::to_string(options_.enqueue_timeout.count()) +
+              " ms (queue.buffering.max.messages/kbytes): the broker is not keeping up or is "
+              "unreachable");
+        }
+        Release();
+        return status;
+      }
+      rd_kafka_error_destroy(error);
+      // Back-pressure: wait for deliveries to make room (the poll thread notifies), bounded so
+      // the deadline is re-checked.
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, Ms(10));
+    }
+  }
+
+  void Release() {
+    {
+      std::lock_guard lock(mu_);
+      --in_flight_;
+    }
+    cv_.notify_all();
+  }
+
+  void PollLoop() {
+    while (!stop_.load()) rd_kafka_poll(rk_.get(), 100);
+  }
+
+  void Shutdown() {
+    if (rk_ == nullptr) return;
+    Status flushed = Flush(options_.close_timeout);
+    if (!flushed.ok()) {
+      GetLogger("kafka")->warn("producer closing: {}; purging undelivered records",
+                               flushed.message());
+      rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      // Purged records get their (failed) delivery reports on the poll thread.
+      (void)Flush(Ms(10000));
+    }
+    stop_.store(true);
+    rd_kafka_yield(rk_.get());
+    if (poll_thread_.joinable()) poll_thread_.join();
+    rd_kafka_poll(rk_.get(), 0);  // anything that slipped in after the loop ended
+    rk_.reset();
+  }
+
+  static void DeliveryCallbackTrampoline(rd_kafka_t* rk, const rd_kafka_message_t* m,
+                                         void* opaque) {
+    static_cast<ProducerImpl*>(opaque)->OnDelivery(rk, m);
+  }
+
+  void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m) {
+    std::unique_ptr<Pending> pending(static_cast<Pending*>(m->_private));
+    if (pending != nullptr && pending->callback) {
+      DeliveryReport report;
+      report.topic = rd_kafka_topic_name(m->rkt);
+      report.partition = m->partition;
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        report.offset = m->offset;
+        report.possibly_persisted = true;
+      } else {
+        std::string context = "deliver to " + report.topic;
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+          char buf[512] = {0};
+          auto cause = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+          report.status = StatusFromKafkaError(cause, context, buf, {.fatal = true});
+        } else {
+          report.status = StatusFromResp(m->err, context);
+        }
+        report.possibly_persisted = rd_kafka_message_status(m) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+      }
+      try {
+        pending->callback(report);
+      } catch (const std::exception& e) {
+        GetLogger("kafka")->error("delivery callback threw: {}", e.what());
+      } catch (...) {
+        GetLogger("kafka")->error("delivery callback threw a non-std exception");
+      }
+    }
+    Release();
+  }
+
+  static void ErrorCallbackTrampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    static_cast<ProducerImpl*>(opaque)->OnError(rk, err, reason);
+  }
+
+  void OnError(rd_kafka_t* rk, int err, const char* reason) {
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[512] = {0};
+      auto cause = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+      Status status = StatusFromKafkaError(cause, "producer", buf, {.fatal = true});
+      GetLogger("kafka")->error("{}", status.message());
+      std::lock_guard lock(mu_);
+      fatal_ = status;
+      return;
+    }
+    // librdkafka logs the underlying failure itself (e.g. FAIL lines); only the summary that
+    // no broker is reachable is worth a warning of its own.
+    auto level =
+        err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? spdlog::level::warn : spdlog::level::debug;
+    GetLogger("kafka")->log(level, "producer: {} ({})", reason != nullptr ? reason : "",
+                            rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
+  }
+
+  const ProducerOptions options_;
+  Clock& clock_;
+  KafkaHandle rk_;
+  std::thread poll_thread_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t in_flight_ = 0;  // guarded by mu_
+  Status fatal_;           // guarded by mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Producer>> Producer::Create(const ProducerOptions& options) {
+  auto producer = std::make_unique<ProducerImpl>(options);
+  RETURN_IF_ERROR(producer->Init().WithContext("create Kafka producer"));
+  return std::unique_ptr<Producer>(std::move(producer));
+}
+
+Result<DeliveryReport> Producer::ProduceSync(const ProducerRecord& record, Ms timeout) {
+  auto promise = std::make_shared<std::promise<DeliveryReport>>();
+  auto future = promise->get_future();
+  RETURN_IF_ERROR(
+      Produce(record, [promise](const DeliveryReport& report) { promise->set_value(report); }));
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    return DeadlineExceededError("produce to " + record.topic + ": no delivery report within " +
+                                 std::to_string(timeout.count()) + " ms");
+  }
+  DeliveryReport report = future.get();
+  if (!report.status.ok()) return report.status;
+  return report;
+}
+
+std::future<DeliveryReport> Producer::ProduceAsync(const ProducerRecord& record) {
+  auto promise = std::make_shared<std::promise<DeliveryReport>>();
+  auto future = promise->get_future();
+  Status status =
+      Produce(record, [promise](const DeliveryReport& report) { promise->set_value(report); });
+  if (!status.ok()) {
+    DeliveryReport report;
+    report.status = status;
+    report.topic = record.topic;
+    report.partition = record.partition;
+    promise->set_value(std::move(report));
+  }
+  return future;
+}
+
+}  // namespace sluice::kafka
