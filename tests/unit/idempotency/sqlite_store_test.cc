@@ -322,6 +322,25 @@ TEST_F(SqliteStoreTest, ForeignDatabaseAndNewerSchemaAreRefused) {
   EXPECT_NE(s.message().find("schema version 2"), std::string::npos) << s;
 }
 
+TEST_F(SqliteStoreTest, HostileRowContentIsDataLoss) {
+  {
+    auto store = MustOpen(Options());
+    ASSERT_TRUE(store->RecordBatch(std::vector<Entry>{Delivered("a"), Delivered("b")}).ok());
+  }
+  {
+    RawDb raw(Options().path);
+    ASSERT_EQ(raw.Exec("UPDATE resolutions SET outcome = 9 WHERE event_id = 'b'"), SQLITE_OK);
+  }
+  auto store = MustOpen(Options());
+  auto fine = store->CheckBatch(std::vector<std::string>{"a"});
+  ASSERT_TRUE(fine.ok());
+  auto bad = store->CheckBatch(std::vector<std::string>{"a", "b"});
+  EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss) << bad.status();
+  EXPECT_NE(bad.status().message().find("outcome 9"), std::string::npos) << bad.status();
+  // The store is still usable afterwards.
+  EXPECT_TRUE(store->RecordBatch(std::vector<Entry>{Delivered("c")}).ok());
+}
+
 TEST_F(SqliteStoreTest, CorruptFileIsDataLoss) {
   std::mt19937_64 rng(9);
   std::vector<std::string> ids;
