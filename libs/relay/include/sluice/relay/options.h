@@ -1,0 +1,117 @@
+// RelayOptions: everything sluice-relay can be told, with defaults, and how a config file maps to
+// it (schemas/relay.config.schema.json is the file format; docs/OPERATIONS.md the reference).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sluice/core/status.h"
+#include "sluice/flow/backoff.h"
+#include "sluice/flow/circuit_breaker.h"
+#include "sluice/salesforce/auth.h"
+
+namespace sluice::config {
+class Config;
+}
+
+namespace sluice::relay {
+
+struct RelayOptions {
+  // Name in logs and in the DLQ's sluice.relay.instance header. Default "<hostname>-<pid>".
+  std::string instance_id;
+
+  // --- Kafka ---
+  // Bootstrap brokers, "host:port[,host:port]". Required.
+  std::string bootstrap;
+  // Consumer group. Instances with the same group share the partitions and the org budget.
+  // Default "sluice-relay".
+  std::string group_id = "sluice-relay";
+  // Topic names, or "^regex" patterns. Required.
+  std::vector<std::string> topics;
+  // librdkafka properties for the consumer, the DLQ producer and the admin client.
+  std::map<std::string, std::string> kafka_properties;
+  // Most records taken per poll. Default 1,000.
+  size_t poll_batch = 1000;
+  // How often resolved offsets are committed. Default 1 s.
+  std::chrono::milliseconds commit_interval{1000};
+
+  // --- DLQ ---
+  // DLQ topic = source topic + suffix, unless dlq_topics names one. Default ".dlq".
+  std::string dlq_suffix = ".dlq";
+  std::map<std::string, std::string> dlq_topics;
+  // Create a missing DLQ topic with the source topic's partition count. Default true.
+  bool dlq_create_missing = true;
+
+  // --- Salesforce ---
+  salesforce::AuthOptions auth;
+  // Default "62.0".
+  std::string api_version = "62.0";
+  // Deadline of one API call. Default 120 s.
+  std::chrono::milliseconds request_timeout{120'000};
+  // CA bundle for TLS; empty: the system's.
+  std::string ca_file;
+  // When set, each record also carries its event id in this field, and creates become upserts on
+  // it, so that Salesforce itself refuses to apply one event twice. Default empty.
+  std::string event_id_field;
+
+  // --- Delivery ---
+  // Records per collections call (1..200). Default 200.
+  size_t max_records = 200;
+  // Longest wait to fill a batch. Default 20 ms.
+  std::chrono::milliseconds linger{20};
+  // Ceiling on requests in flight, over all instances of the group. Default 20.
+  int64_t max_in_flight = 20;
+  // Ceilings on requests/s and records/s, over all instances of the group. Defaults 100 and 20,000.
+  double requests_per_second = 100;
+  double records_per_second = 20'000;
+  // Share of the daily API allocation never used. Default 0.1.
+  double budget_reserve = 0.1;
+  // Events buffered (parsed, waiting or in flight) before partitions are paused. Default 50,000.
+  size_t max_buffered_events = 50'000;
+  // How long SIGTERM waits for in-flight work before closing. Default 30 s.
+  std::chrono::milliseconds shutdown_deadline{30'000};
+  // How long a revoke waits for the revoked partitions' in-flight work. Default 10 s.
+  std::chrono::milliseconds revoke_deadline{10'000};
+  // Per-record retries (UNABLE_TO_LOCK_ROW, record-level 5xx). Defaults in flow/backoff.h.
+  flow::BackoffOptions retry;
+  // Org-wide failures. Defaults in flow/circuit_breaker.h.
+  flow::CircuitBreakerOptions circuit;
+
+  // --- Envelope ---
+  // Largest record value accepted. Default 1 MiB.
+  size_t envelope_max_bytes = 1 << 20;
+
+  // --- Idempotency store ---
+  // Default true.
+  bool idempotency_enabled = true;
+  // Default "sluice-relay.db" in the working directory.
+  std::string idempotency_path = "sluice-relay.db";
+  // Default 7 days.
+  std::chrono::milliseconds idempotency_retention{std::chrono::hours(24 * 7)};
+
+  // --- HTTP (/metrics, /healthz, /readyz) ---
+  // Default 127.0.0.1:9464; port 0 picks a free one.
+  std::string http_host = "127.0.0.1";
+  uint16_t http_port = 9464;
+
+  // --- Logging ---
+  std::string log_level = "info";
+  bool log_json = true;
+
+  // Ok, or InvalidArgument naming the option.
+  Status Validate() const;
+};
+
+// Maps a loaded config document (already validated against relay.config.schema.json) onto
+// RelayOptions; defaults fill what the file leaves out. Secrets come through Config::GetSecret, so
+// `client_secret_file` works.
+Result<RelayOptions> RelayOptionsFromConfig(const config::Config& config);
+
+// Where a schema file of this build is: $SLUICE_SCHEMA_DIR, then <dir of the binary>/../share/
+// sluice/schemas, then the source tree's schemas/ (for builds run from the tree).
+std::string FindSchema(const std::string& file_name);
+
+}  // namespace sluice::relay

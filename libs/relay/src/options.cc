@@ -1,0 +1,146 @@
+#include "sluice/relay/options.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "sluice/config/config.h"
+
+namespace sluice::relay {
+namespace {
+
+std::string DefaultInstanceId() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  std::string name = host[0] != '\0' ? host : "relay";
+  return name + "-" + std::to_string(getpid());
+}
+
+}  // namespace
+
+Status RelayOptions::Validate() const {
+  if (bootstrap.empty()) return InvalidArgumentError("kafka.bootstrap is required");
+  if (topics.empty()) return InvalidArgumentError("kafka.topics needs at least one topic");
+  if (group_id.empty()) return InvalidArgumentError("kafka.group_id must not be empty");
+  if (poll_batch == 0) return InvalidArgumentError("kafka.poll_batch must be at least 1");
+  if (max_records < 1 || max_records > 200) {
+    return InvalidArgumentError("delivery.max_records must be within 1..200");
+  }
+  if (max_in_flight < 1) return InvalidArgumentError("delivery.max_in_flight must be at least 1");
+  if (!(requests_per_second > 0)) {
+    return InvalidArgumentError("delivery.requests_per_second must be above 0");
+  }
+  if (!(records_per_second > 0)) {
+    return InvalidArgumentError("delivery.records_per_second must be above 0");
+  }
+  if (!(budget_reserve >= 0 && budget_reserve < 1)) {
+    return InvalidArgumentError("delivery.budget_reserve must be within [0, 1)");
+  }
+  if (max_buffered_events < 1) {
+    return InvalidArgumentError("delivery.max_buffered_events must be at least 1");
+  }
+  if (idempotency_enabled && idempotency_path.empty()) {
+    return InvalidArgumentError("idempotency.path must not be empty");
+  }
+  RETURN_IF_ERROR(retry.Validate().WithContext("delivery.retry"));
+  return Status::Ok();
+}
+
+Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
+  RelayOptions o;
+  o.instance_id = c.GetString("/instance_id", DefaultInstanceId());
+
+  ASSIGN_OR_RETURN(o.bootstrap, c.GetString("/kafka/bootstrap"));
+  o.group_id = c.GetString("/kafka/group_id", o.group_id);
+  for (size_t i = 0; i < c.Size("/kafka/topics"); ++i) {
+    ASSIGN_OR_RETURN(std::string topic, c.GetString("/kafka/topics/" + std::to_string(i)));
+    o.topics.push_back(std::move(topic));
+  }
+  o.kafka_properties = c.GetStringMap("/kafka/properties");
+  o.poll_batch = static_cast<size_t>(c.GetInt("/kafka/poll_batch", 1000));
+  o.commit_interval = c.GetDuration("/kafka/commit_interval", o.commit_interval);
+
+  o.dlq_suffix = c.GetString("/dlq/suffix", o.dlq_suffix);
+  o.dlq_topics = c.GetStringMap("/dlq/topics");
+  o.dlq_create_missing = c.GetBool("/dlq/create_missing", o.dlq_create_missing);
+
+  ASSIGN_OR_RETURN(o.auth.login_url, c.GetString("/salesforce/login_url"));
+  o.api_version = c.GetString("/salesforce/api_version", o.api_version);
+  o.request_timeout = c.GetDuration("/salesforce/request_timeout", o.request_timeout);
+  o.ca_file = c.GetString("/salesforce/ca_file", "");
+  o.event_id_field = c.GetString("/salesforce/event_id_field", "");
+  const std::string flow = c.GetString("/salesforce/auth/flow", "client_credentials");
+  ASSIGN_OR_RETURN(o.auth.client_id, c.GetString("/salesforce/auth/client_id"));
+  if (flow == "jwt_bearer") {
+    o.auth.flow = salesforce::AuthFlow::kJwtBearer;
+    ASSIGN_OR_RETURN(o.auth.username, c.GetString("/salesforce/auth/username"));
+    ASSIGN_OR_RETURN(o.auth.private_key_file, c.GetString("/salesforce/auth/private_key_file"));
+    o.auth.audience = c.GetString("/salesforce/auth/audience", "");
+  } else {
+    o.auth.flow = salesforce::AuthFlow::kClientCredentials;
+    ASSIGN_OR_RETURN(o.auth.client_secret, c.GetSecret("/salesforce/auth/client_secret"));
+  }
+
+  o.max_records = static_cast<size_t>(c.GetInt("/delivery/max_records", 200));
+  o.linger = c.GetDuration("/delivery/linger", o.linger);
+  o.max_in_flight = c.GetInt("/delivery/max_in_flight", o.max_in_flight);
+  o.requests_per_second = c.GetDouble("/delivery/requests_per_second", o.requests_per_second);
+  o.records_per_second = c.GetDouble("/delivery/records_per_second", o.records_per_second);
+  o.budget_reserve = c.GetDouble("/delivery/budget_reserve", o.budget_reserve);
+  o.max_buffered_events = static_cast<size_t>(c.GetInt("/delivery/max_buffered_events", 50'000));
+  o.shutdown_deadline = c.GetDuration("/delivery/shutdown_deadline", o.shutdown_deadline);
+  o.retry.initial =
+      c.GetDuration("/delivery/retry/initial",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(o.retry.initial));
+  o.retry.multiplier = c.GetDouble("/delivery/retry/multiplier", o.retry.multiplier);
+  o.retry.cap = c.GetDuration("/delivery/retry/cap",
+                              std::chrono::duration_cast<std::chrono::milliseconds>(o.retry.cap));
+  o.retry.max_attempts =
+      static_cast<int>(c.GetInt("/delivery/retry/max_attempts", o.retry.max_attempts));
+  o.retry.max_elapsed =
+      c.GetDuration("/delivery/retry/max_elapsed",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(o.retry.max_elapsed));
+
+  o.envelope_max_bytes = static_cast<size_t>(c.GetInt("/envelope/max_bytes", 1 << 20));
+
+  o.idempotency_enabled = c.GetBool("/idempotency/enabled", true);
+  o.idempotency_path = c.GetString("/idempotency/path", o.idempotency_path);
+  o.idempotency_retention = c.GetDuration("/idempotency/retention", o.idempotency_retention);
+
+  const std::string listen = c.GetString("/http/listen", "127.0.0.1:9464");
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return InvalidArgumentError(c.name() + ": /http/listen: expected host:port, got \"" + listen +
+                                "\"");
+  }
+  o.http_host = listen.substr(0, colon);
+  try {
+    int port = std::stoi(listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    o.http_port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    return InvalidArgumentError(c.name() + ": /http/listen: bad port in \"" + listen + "\"");
+  }
+
+  o.log_level = c.GetString("/logging/level", o.log_level);
+  o.log_json = c.GetBool("/logging/json", o.log_json);
+  RETURN_IF_ERROR(o.Validate().WithContext(c.name()));
+  return o;
+}
+
+std::string FindSchema(const std::string& file_name) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  if (const char* dir = std::getenv("SLUICE_SCHEMA_DIR")) candidates.emplace_back(dir);
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share" / "sluice" / "schemas");
+  candidates.emplace_back("/usr/share/sluice/schemas");
+  candidates.emplace_back(SLUICE_SOURCE_SCHEMA_DIR);
+  for (const auto& dir : candidates) {
+    if (fs::exists(dir / file_name, ec)) return (dir / file_name).string();
+  }
+  return (fs::path(SLUICE_SOURCE_SCHEMA_DIR) / file_name).string();
+}
+
+}  // namespace sluice::relay

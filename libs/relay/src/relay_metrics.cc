@@ -1,0 +1,115 @@
+#include "relay_metrics.h"
+
+namespace sluice::relay {
+
+Status RelayMetrics::Register(const salesforce::SalesforceStats* sf) {
+  auto& r = registry;
+  ASSIGN_OR_RETURN(consumed, r.AddCounter("sluice_relay_consumed_total",
+                                          "Records taken from the source topics."));
+  ASSIGN_OR_RETURN(delivered,
+                   r.AddCounter("sluice_relay_delivered_total", "Events Salesforce accepted."));
+  ASSIGN_OR_RETURN(skipped, r.AddCounter("sluice_relay_skipped_duplicates_total",
+                                         "Redelivered events skipped by the idempotency store."));
+  ASSIGN_OR_RETURN(retries, r.AddCounter("sluice_relay_retries_total",
+                                         "Per-record retries scheduled (backoff with jitter)."));
+  ASSIGN_OR_RETURN(requests_sent, r.AddCounter("sluice_relay_requests_sent_total",
+                                               "Salesforce write calls sent."));
+  ASSIGN_OR_RETURN(commits,
+                   r.AddCounter("sluice_relay_offset_commits_total", "Offset commits made."));
+  ASSIGN_OR_RETURN(kafka_errors,
+                   r.AddCounter("sluice_relay_kafka_errors_total", "Consumer error events."));
+  ASSIGN_OR_RETURN(store_errors, r.AddCounter("sluice_relay_store_errors_total",
+                                              "Failed idempotency store commits (retried)."));
+  ASSIGN_OR_RETURN(circuit_transitions, r.AddCounter("sluice_relay_circuit_transitions_total",
+                                                     "Circuit breaker state changes."));
+  ASSIGN_OR_RETURN(
+      dead_lettered,
+      r.AddCounterFamily("sluice_relay_dead_lettered_total",
+                         "Events written to the DLQ, by error class and code.", {"class", "code"}));
+  ASSIGN_OR_RETURN(requests,
+                   r.AddCounterFamily("sluice_relay_requests_total",
+                                      "Salesforce call outcomes by error class.", {"class"}));
+  ASSIGN_OR_RETURN(buffered, r.AddGauge("sluice_relay_buffered_events",
+                                        "Events parsed and waiting or in flight."));
+  ASSIGN_OR_RETURN(in_flight_calls,
+                   r.AddGauge("sluice_relay_in_flight_requests", "Salesforce calls in flight."));
+  ASSIGN_OR_RETURN(paused, r.AddGauge("sluice_relay_paused", "1 while consumption is paused."));
+  metrics::HistogramOptions ms;
+  ms.divisor = 1000;  // recorded in milliseconds, exposed in seconds
+  ASSIGN_OR_RETURN(delivery_latency,
+                   r.AddHistogram("sluice_relay_delivery_latency_seconds",
+                                  "Kafka record timestamp to Salesforce's confirmation.", ms));
+  ASSIGN_OR_RETURN(call_latency, r.AddHistogram("sluice_relay_call_latency_seconds",
+                                                "Duration of Salesforce write calls.", ms));
+  auto add = [&](const char* name, const char* help, std::function<double()> fn) -> Status {
+    ASSIGN_OR_RETURN(auto handle, r.AddCallbackGauge(name, help, std::move(fn)));
+    callbacks.push_back(std::move(handle));
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(add("sluice_relay_api_usage_used", "Daily API calls used (Sforce-Limit-Info).",
+                      [sf] { return static_cast<double>(sf->api_usage_used.load()); }));
+  RETURN_IF_ERROR(add("sluice_relay_api_usage_max", "Daily API allocation (Sforce-Limit-Info).",
+                      [sf] { return static_cast<double>(sf->api_usage_max.load()); }));
+  RETURN_IF_ERROR(add("sluice_relay_token_requests_total", "OAuth token requests made.",
+                      [sf] { return static_cast<double>(sf->token_requests.load()); }));
+  ASSIGN_OR_RETURN(
+      auto lag_handle,
+      r.AddCallbackFamily(
+          "sluice_relay_partition_lag", "Records behind the committed offset, per partition.",
+          metrics::MetricType::kGauge, {"topic", "partition"}, [this] {
+            std::vector<metrics::Sample> out;
+            std::lock_guard lock(lag_mu_);
+            for (const auto& [tp, lag] : lag_) {
+              out.push_back({{tp.first, std::to_string(tp.second)}, static_cast<double>(lag)});
+            }
+            return out;
+          }));
+  callbacks.push_back(std::move(lag_handle));
+  return Status::Ok();
+}
+
+void RelayMetrics::BindFlow(flow::TokenBucket* requests_bucket, flow::TokenBucket* records_bucket,
+                            flow::ConcurrencyGate* gate, flow::CircuitBreaker* breaker,
+                            flow::Aimd* aimd) {
+  auto add = [&](const char* name, const char* help, std::function<double()> fn) {
+    if (auto handle = registry.AddCallbackGauge(name, help, std::move(fn)); handle.ok()) {
+      callbacks.push_back(std::move(handle).value());
+    }
+  };
+  add("sluice_relay_request_tokens", "Request token bucket level.",
+      [requests_bucket] { return requests_bucket->level(); });
+  add("sluice_relay_record_tokens", "Record token bucket level.",
+      [records_bucket] { return records_bucket->level(); });
+  add("sluice_relay_request_rate_limit", "Requests/s allowed now (AIMD within the share).",
+      [aimd] { return aimd->value(); });
+  add("sluice_relay_in_flight_limit", "In-flight ceiling of this instance.",
+      [gate] { return static_cast<double>(gate->limit()); });
+  add("sluice_relay_in_flight_peak", "Highest in-flight count seen.",
+      [gate] { return static_cast<double>(gate->peak()); });
+  add("sluice_relay_circuit_state", "Circuit breaker: 0 closed, 1 half-open, 2 open.", [breaker] {
+    switch (breaker->state()) {
+      case flow::BreakerState::kClosed:
+        return 0.0;
+      case flow::BreakerState::kHalfOpen:
+        return 1.0;
+      case flow::BreakerState::kOpen:
+        return 2.0;
+    }
+    return 0.0;
+  });
+}
+
+void RelayMetrics::CountRequest(salesforce::ErrorClass c) {
+  requests->WithLabels({salesforce::ErrorClassName(c)}).Increment();
+}
+
+void RelayMetrics::CountDeadLetter(const std::string& error_class, const std::string& code) {
+  dead_lettered->WithLabels({error_class, code}).Increment();
+}
+
+void RelayMetrics::SetLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag) {
+  std::lock_guard lock(lag_mu_);
+  for (const auto& l : lag) lag_[{topic, l.partition}] = l.lag;
+}
+
+}  // namespace sluice::relay

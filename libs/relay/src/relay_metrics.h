@@ -1,0 +1,55 @@
+// RelayMetrics: every metric the relay exposes on /metrics (docs/OPERATIONS.md lists them).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sluice/core/status.h"
+#include "sluice/flow/aimd.h"
+#include "sluice/flow/circuit_breaker.h"
+#include "sluice/flow/concurrency_gate.h"
+#include "sluice/flow/token_bucket.h"
+#include "sluice/kafka/admin.h"
+#include "sluice/metrics/registry.h"
+#include "sluice/salesforce/errors.h"
+#include "sluice/salesforce/stats.h"
+
+namespace sluice::relay {
+
+// Counters are bumped on the engine thread; callback gauges read thread-safe parts at scrape time.
+// Thread-safety: Register/BindFlow once before the relay runs; the rest from any thread.
+struct RelayMetrics {
+  metrics::Registry registry;
+  metrics::Counter* consumed = nullptr;
+  metrics::Counter* delivered = nullptr;
+  metrics::Counter* skipped = nullptr;
+  metrics::Counter* retries = nullptr;
+  metrics::Counter* requests_sent = nullptr;
+  metrics::Counter* commits = nullptr;
+  metrics::Counter* kafka_errors = nullptr;
+  metrics::Counter* store_errors = nullptr;
+  metrics::Counter* circuit_transitions = nullptr;
+  metrics::Family<metrics::Counter>* dead_lettered = nullptr;
+  metrics::Family<metrics::Counter>* requests = nullptr;
+  metrics::Gauge* buffered = nullptr;
+  metrics::Gauge* in_flight_calls = nullptr;
+  metrics::Gauge* paused = nullptr;
+  metrics::Histogram* delivery_latency = nullptr;
+  metrics::Histogram* call_latency = nullptr;
+  std::vector<metrics::CallbackHandle> callbacks;
+
+  Status Register(const salesforce::SalesforceStats* sf);
+  void BindFlow(flow::TokenBucket* requests_bucket, flow::TokenBucket* records_bucket,
+                flow::ConcurrencyGate* gate, flow::CircuitBreaker* breaker, flow::Aimd* aimd);
+  void CountRequest(salesforce::ErrorClass c);
+  void CountDeadLetter(const std::string& error_class, const std::string& code);
+  void SetLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag);
+
+ private:
+  std::mutex lag_mu_;
+  std::map<std::pair<std::string, int32_t>, int64_t> lag_;
+};
+
+}  // namespace sluice::relay
