@@ -252,7 +252,9 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   if (whole.empty()) return bad();
   std::string_view unit = text.substr(i);
   int64_t unit_ms = 0;
-  if (unit == "ms") {
+  if (unit.empty() && fraction.empty()) {
+    unit_ms = 1;  // a bare integer counts milliseconds, as an unquoted number does
+  } else if (unit == "ms") {
     unit_ms = 1;
   } else if (unit == "s") {
     unit_ms = 1000;

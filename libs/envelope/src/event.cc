@@ -72,8 +72,12 @@ Status Fail(std::string_view code, std::string_view field, std::string_view mess
 
 // The compiled schema for `path` ("" = embedded), compiled once per process.
 Result<JsonSchema> SchemaFor(const std::string& path) {
+  // Destroyed at exit on purpose: RapidJSON 1.1 packs flags into the high bits of its pointers, so
+  // LeakSanitizer cannot see that a live schema still owns its strings. Callers hold their own
+  // reference (JsonSchema copies share the compiled schema) while they validate.
   static std::mutex mu;
-  static auto* cache = new std::map<std::string, JsonSchema>();  // never destroyed: used at exit
+  static std::map<std::string, JsonSchema> cache_storage;
+  std::map<std::string, JsonSchema>* cache = &cache_storage;
   std::lock_guard<std::mutex> lock(mu);
   auto it = cache->find(path);
   if (it != cache->end()) return it->second;

@@ -200,12 +200,15 @@ TEST(ParseDurationTest, AcceptsUnits) {
   EXPECT_EQ(ParseDuration("1.5s").value().count(), 1'500);
   EXPECT_EQ(ParseDuration("0.0001s").value().count(), 0);
   EXPECT_EQ(ParseDuration("0ms").value().count(), 0);
+  EXPECT_EQ(ParseDuration("250").value().count(), 250);  // bare integers are milliseconds
 }
 
 TEST(ParseDurationTest, RejectsEverythingElse) {
-  for (const char* bad :
-       {"", "ms", "10", "10 s", "-5s", "+5s", "5sec", "5S", "1e3ms", ".5s", "5.s", "5ms ",
-        "99999999999999999999d", "9223372036854775807d", "1.5.5s", "5\0s"}) {
+  using namespace std::string_view_literals;
+  for (std::string_view bad :
+       {""sv, "ms"sv, "1.5"sv, "10 s"sv, "-5s"sv, "+5s"sv, "5sec"sv, "5S"sv, "1e3ms"sv, ".5s"sv,
+        "5.s"sv, "5ms "sv, "-5"sv, "99999999999999999999d"sv, "9223372036854775807d"sv,
+        "99999999999999999999"sv, "1.5.5s"sv, "5\0s"sv, "5\0"sv}) {
     auto r = ParseDuration(bad);
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
@@ -213,10 +216,11 @@ TEST(ParseDurationTest, RejectsEverythingElse) {
 }
 
 TEST(ConfigTest, GetDurationTakesStringsOrMilliseconds) {
-  Config c = MustLoad("a: 20s\nb: 1500\nc: -1\nd: fast\ne: 1.5\nf: '250'\n");
+  Config c = MustLoad("a: 20s\nb: 1500\nc: -1\nd: fast\ne: 1.5\nf: '250'\ng: '-5'\n");
   EXPECT_EQ(c.GetDuration("/a").value().count(), 20'000);
   EXPECT_EQ(c.GetDuration("/b").value().count(), 1'500);
-  for (const char* p : {"/c", "/d", "/e", "/f"}) {
+  EXPECT_EQ(c.GetDuration("/f").value().count(), 250);
+  for (const char* p : {"/c", "/d", "/e", "/g"}) {
     auto r = c.GetDuration(p);
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << p;
     EXPECT_THAT(r.status().message(), HasSubstr(p));

@@ -53,8 +53,9 @@ struct LoadOptions {
   int max_depth = 64;
 };
 
-// Parses "250ms", "20s", "5m", "2h", "7d" (a non-negative integer or decimal and a unit) into
-// milliseconds. Fractions below a millisecond are truncated. InvalidArgument otherwise.
+// Parses "250ms", "20s", "5m", "2h", "7d" (a non-negative integer or decimal and a unit), or a
+// bare non-negative integer ("250": milliseconds), into milliseconds. Fractions below a
+// millisecond are truncated. InvalidArgument otherwise.
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 // True for key names whose values must never appear in logs or error messages: names containing
