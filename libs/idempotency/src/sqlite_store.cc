@@ -23,9 +23,11 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "sluice/idempotency/store.h"
@@ -139,10 +141,26 @@ class SqliteStore final : public IdempotencyStore {
     if (options_.clock == nullptr) options_.clock = &RealClock();
   }
 
+  // Stops the checkpointer before the connections close (the last close checkpoints what is left
+  // and removes the -wal file).
+  ~SqliteStore() override {
+    {
+      std::lock_guard lock(ckpt_mu_);
+      ckpt_stop_ = true;
+    }
+    ckpt_cv_.notify_all();
+    if (ckpt_thread_.joinable()) ckpt_thread_.join();
+  }
+
   Status Open() {
-    RETURN_IF_ERROR(OpenConnection(&writer_, /*writer=*/true));
+    RETURN_IF_ERROR(OpenConnection(&writer_, Role::kWriter));
     RETURN_IF_ERROR(PrepareSchema());
-    RETURN_IF_ERROR(OpenConnection(&reader_, /*writer=*/false));
+    RETURN_IF_ERROR(OpenConnection(&reader_, Role::kReader));
+    if (options_.background_checkpoint) {
+      RETURN_IF_ERROR(OpenConnection(&checkpointer_, Role::kCheckpointer));
+      sqlite3_wal_hook(writer_.db.get(), &SqliteStore::WalHook, this);
+      ckpt_thread_ = std::thread([this] { CheckpointLoop(); });
+    }
     for (Connection* c : {&reader_, &writer_}) {
       RETURN_IF_ERROR(Prepare(*c, "BEGIN", &c->begin_read));
       RETURN_IF_ERROR(Prepare(*c, "COMMIT", &c->commit));
@@ -308,11 +326,75 @@ class SqliteStore final : public IdempotencyStore {
     s.transactions = transactions_.load(std::memory_order_relaxed);
     s.failed_transactions = failed_transactions_.load(std::memory_order_relaxed);
     s.purged = purged_.load(std::memory_order_relaxed);
+    std::lock_guard lock(ckpt_mu_);
+    s.checkpoints = checkpoints_;
+    s.failed_checkpoints = failed_checkpoints_;
     return s;
   }
 
  private:
-  Status OpenConnection(Connection* c, bool writer) {
+  enum class Role { kWriter, kReader, kCheckpointer };
+
+  // Called by SQLite on the writer's thread after each commit (locks released), with the WAL's
+  // size in pages.
+  static int WalHook(void* self, sqlite3*, const char*, int pages) {
+    auto* store = static_cast<SqliteStore*>(self);
+    const int threshold = store->CheckpointThreshold();
+    if (pages < threshold) return SQLITE_OK;
+    std::unique_lock lock(store->ckpt_mu_);
+    store->ckpt_wal_pages_ = pages;
+    if (pages >= 16 * threshold) {
+      // The checkpointer has fallen far behind: wait for it to complete a RESTART checkpoint, so
+      // that the next write starts the WAL from its beginning. This is what bounds the -wal file
+      // (checkpointing here instead would only race with the checkpointer and fail as busy).
+      store->ckpt_restart_wanted_ = true;
+      const uint64_t generation = store->ckpt_restarts_;
+      store->ckpt_cv_.notify_all();
+      store->ckpt_cv_.wait(
+          lock, [&] { return store->ckpt_stop_ || store->ckpt_restarts_ != generation; });
+      return SQLITE_OK;
+    }
+    store->ckpt_cv_.notify_all();
+    return SQLITE_OK;
+  }
+
+  int CheckpointThreshold() const { return std::max(options_.wal_autocheckpoint_pages, 1); }
+
+  // The background checkpointer: PASSIVE checkpoints (which never block readers or the writer)
+  // whenever the WAL passed the threshold; RESTART (waits for readers, and the writer waits for
+  // it) once the WAL grew to 8x the threshold or the writer asked for it.
+  void CheckpointLoop() {
+    std::unique_lock lock(ckpt_mu_);
+    while (true) {
+      ckpt_cv_.wait(lock, [&] { return ckpt_stop_ || ckpt_wal_pages_ > 0; });
+      if (ckpt_stop_) return;
+      const int pages = ckpt_wal_pages_;
+      const bool restart = ckpt_restart_wanted_ || pages >= 8 * CheckpointThreshold();
+      ckpt_wal_pages_ = 0;
+      ckpt_restart_wanted_ = false;
+      lock.unlock();
+      int log_frames = 0;
+      int checkpointed = 0;
+      const int rc =
+          sqlite3_wal_checkpoint_v2(checkpointer_.db.get(), nullptr,
+                                    restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
+                                    &log_frames, &checkpointed);
+      lock.lock();
+      // BUSY means a reader outlasted the busy timeout: the next commit over the threshold retries.
+      if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY) {
+        ++checkpoints_;
+      } else {
+        ++failed_checkpoints_;
+      }
+      if (restart) {
+        ++ckpt_restarts_;
+        ckpt_cv_.notify_all();  // a writer waiting in WalHook
+      }
+    }
+  }
+
+  Status OpenConnection(Connection* c, Role role) {
+    const bool writer = role == Role::kWriter;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (writer) flags |= SQLITE_OPEN_CREATE;
     sqlite3* raw = nullptr;
@@ -336,15 +418,17 @@ class SqliteStore final : public IdempotencyStore {
     RETURN_IF_ERROR(Exec(db, options_.synchronous == Synchronous::kFull
                                  ? "PRAGMA synchronous = FULL"
                                  : "PRAGMA synchronous = NORMAL"));
-    RETURN_IF_ERROR(
-        Exec(db, "PRAGMA cache_size = -" + std::to_string(std::max(options_.cache_size_kib, 64))));
+    const int cache_kib = role == Role::kCheckpointer ? 256 : std::max(options_.cache_size_kib, 64);
+    RETURN_IF_ERROR(Exec(db, "PRAGMA cache_size = -" + std::to_string(cache_kib)));
     if (writer) {
-      RETURN_IF_ERROR(Exec(db, "PRAGMA wal_autocheckpoint = " +
-                                   std::to_string(std::max(options_.wal_autocheckpoint_pages, 1))));
+      // With the background checkpointer, the writer's WAL hook replaces SQLite's own
+      // auto-checkpoint (installing the hook turns it off).
+      RETURN_IF_ERROR(
+          Exec(db, "PRAGMA wal_autocheckpoint = " + std::to_string(CheckpointThreshold())));
     }
     // Keep the WAL file from staying huge after a burst.
     RETURN_IF_ERROR(Exec(db, "PRAGMA journal_size_limit = 67108864"));
-    if (!writer) RETURN_IF_ERROR(Exec(db, "PRAGMA query_only = 1"));
+    if (role == Role::kReader) RETURN_IF_ERROR(Exec(db, "PRAGMA query_only = 1"));
     return Status::Ok();
   }
 
@@ -490,6 +574,17 @@ class SqliteStore final : public IdempotencyStore {
   std::atomic<uint64_t> transactions_{0};
   std::atomic<uint64_t> failed_transactions_{0};
   std::atomic<uint64_t> purged_{0};
+
+  Connection checkpointer_;  // used by ckpt_thread_ only
+  mutable std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_stop_ = false;
+  int ckpt_wal_pages_ = 0;  // WAL size reported by the last commit over the threshold
+  bool ckpt_restart_wanted_ = false;
+  uint64_t ckpt_restarts_ = 0;  // RESTART checkpoints attempted
+  uint64_t checkpoints_ = 0;
+  uint64_t failed_checkpoints_ = 0;
+  std::thread ckpt_thread_;
 };
 
 // Checks up front what SQLite would report vaguely (a failed create can surface as ENOENT): the

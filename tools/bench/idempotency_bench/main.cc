@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
   int page_size = 4096;
   int autocheckpoint = 1000;
   int cache_kib = 16 * 1024;
+  bool foreground_checkpoint = false;
   app.add_option("--events", events, "Distinct event ids (default 1,000,000)")
       ->check(CLI::Range(1, 100'000'000));
   app.add_option("--batch", batch, "Ids per CheckBatch (default 1000)")
@@ -147,6 +148,8 @@ int main(int argc, char** argv) {
   app.add_option("--page-size", page_size, "SQLite page size (default 4096)");
   app.add_option("--autocheckpoint", autocheckpoint, "WAL pages per checkpoint (default 1000)");
   app.add_option("--cache-kib", cache_kib, "Page cache per connection in KiB (default 16384)");
+  app.add_flag("--foreground-checkpoint", foreground_checkpoint,
+               "Let SQLite checkpoint on the committing thread instead of in the background");
   CLI11_PARSE(app, argc, argv);
 
   const auto stream = MakeStream(events, batch, seed);
@@ -158,6 +161,7 @@ int main(int argc, char** argv) {
   options.page_size = page_size;
   options.wal_autocheckpoint_pages = autocheckpoint;
   options.cache_size_kib = cache_kib;
+  options.background_checkpoint = !foreground_checkpoint;
   auto store = sluice::idempotency::OpenSqliteStore(options);
   if (!store.ok()) {
     fmt::print(stderr, "{}\n", store.status().ToString());
@@ -201,16 +205,16 @@ int main(int argc, char** argv) {
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(path, ec);
   fmt::print(
-      "mode={} threads={} batch={} key={} sync={} page={} ckpt={} events={}: {} ops in {:.2f} s "
+      "mode={} threads={} batch={} key={} sync={} page={} ckpt={}{} events={}: {} ops in {:.2f} s "
       "= {:.0f} ops/s ({:.2f} CPU s, {:.0f} ops per CPU s); hits {:.1f}%; per batch p50 {:.2f} ms, "
-      "p99 {:.2f} ms, max {:.2f} ms; {} transactions; "
-      "db {:.1f} MiB\n",
+      "p99 {:.2f} ms, max {:.2f} ms; {} transactions, {} background checkpoints; db {:.1f} MiB\n",
       mode, mode == "group" ? threads : 1, batch, key == "auto" ? "blob" : "text", sync, page_size,
-      autocheckpoint, events, r.ops, r.seconds, static_cast<double>(r.ops) / r.seconds, cpu,
-      static_cast<double>(r.ops) / cpu,
+      autocheckpoint, foreground_checkpoint ? "/foreground" : "", events, r.ops, r.seconds,
+      static_cast<double>(r.ops) / r.seconds, cpu, static_cast<double>(r.ops) / cpu,
       100.0 * static_cast<double>(hits.load()) / static_cast<double>(r.ops),
       r.batch_us.Quantile(0.5) / 1000.0, r.batch_us.Quantile(0.99) / 1000.0,
-      r.batch_us.Max() / 1000.0, stats.transactions, static_cast<double>(bytes) / (1 << 20));
+      r.batch_us.Max() / 1000.0, stats.transactions, stats.checkpoints,
+      static_cast<double>(bytes) / (1 << 20));
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
   return 0;
 }
