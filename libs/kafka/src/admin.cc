@@ -25,6 +25,7 @@ constexpr Ms kMetadataRetryInterval(50);
 // How often read-only calls retry an Unavailable answer before their deadline.
 constexpr Ms kRetryInterval(100);
 
+// Thread-safety: as Admin; the cached group clients are guarded by groups_mu_.
 class AdminImpl final : public Admin {
  public:
   explicit AdminImpl(const AdminOptions& options)

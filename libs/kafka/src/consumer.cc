@@ -27,6 +27,7 @@ using internal::StatusFromError;
 using internal::StatusFromResp;
 using Ms = std::chrono::milliseconds;
 
+// Thread-safety: as Consumer; closed_ and errors_ are guarded by mu_.
 class ConsumerImpl final : public Consumer {
  public:
   explicit ConsumerImpl(const ConsumerOptions& options)

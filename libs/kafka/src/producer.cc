@@ -21,11 +21,13 @@ using internal::StatusFromError;
 using internal::StatusFromResp;
 using Ms = std::chrono::milliseconds;
 
-// Per-record state handed to librdkafka as the message opaque.
+// Per-record state handed to librdkafka as the message opaque; touched by one thread at a time
+// (the producing thread, then the poll thread).
 struct Pending {
   DeliveryCallback callback;
 };
 
+// Thread-safety: as Producer; in_flight_ and fatal_ are guarded by mu_.
 class ProducerImpl final : public Producer {
  public:
   explicit ProducerImpl(const ProducerOptions& options)

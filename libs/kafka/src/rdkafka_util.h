@@ -18,6 +18,7 @@
 
 namespace sluice::kafka::internal {
 
+// Deleters for librdkafka's C objects. Thread-safety: stateless.
 struct KafkaDeleter {
   void operator()(rd_kafka_t* p) const { rd_kafka_destroy(p); }
   void operator()(rd_kafka_conf_t* p) const { rd_kafka_conf_destroy(p); }

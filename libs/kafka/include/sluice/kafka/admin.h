@@ -16,6 +16,7 @@
 
 namespace sluice::kafka {
 
+// Thread-safety: a value type.
 struct AdminOptions {
   // Bootstrap brokers. Required, unless `properties` holds bootstrap.servers (not both).
   std::string bootstrap;
@@ -25,6 +26,7 @@ struct AdminOptions {
   Clock* clock = nullptr;
 };
 
+// Thread-safety: a value type.
 struct TopicSpec {
   TopicSpec() = default;
   TopicSpec(std::string name, int partitions = 1, int replication = 1,  // NOLINT(runtime/explicit)
@@ -41,17 +43,20 @@ struct TopicSpec {
   std::map<std::string, std::string> configs;
 };
 
+// Thread-safety: a value type.
 struct TopicInfo {
   std::string name;
   int partitions = 0;
 };
 
+// Thread-safety: a value type.
 struct PartitionWatermarks {
   int32_t partition = 0;
   int64_t low = 0;   // first offset still in the log
   int64_t high = 0;  // offset the next record will get
 };
 
+// Thread-safety: a value type.
 struct PartitionLag {
   int32_t partition = 0;
   int64_t committed = kOffsetInvalid;  // kOffsetInvalid when the group has committed nothing

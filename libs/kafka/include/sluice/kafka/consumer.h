@@ -43,6 +43,7 @@ enum class AssignmentStrategy {
   kCooperativeSticky,  // "cooperative-sticky": incremental, only moved partitions are revoked
 };
 
+// Thread-safety: a value type (the listener and clock it points to are not copied).
 struct ConsumerOptions {
   // Bootstrap brokers. Required, unless `properties` holds bootstrap.servers (not both).
   std::string bootstrap;

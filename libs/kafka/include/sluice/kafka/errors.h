@@ -38,6 +38,7 @@
 namespace sluice::kafka {
 
 // What librdkafka says about an error besides its code (rd_kafka_error_is_fatal() etc.).
+// Thread-safety: a value type.
 struct KafkaErrorFlags {
   bool fatal = false;
   bool retriable = false;

@@ -22,6 +22,7 @@ namespace sluice::kafka {
 
 class GroupMetadata;
 
+// Thread-safety: a value type.
 struct ProducerOptions {
   // Bootstrap brokers, "host:port[,host:port...]". Required, unless `properties` holds
   // bootstrap.servers (giving both is an error).
