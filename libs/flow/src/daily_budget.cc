@@ -54,6 +54,16 @@ Status DailyBudgetGuard::Observe(int64_t used, int64_t max) {
   return Status::Ok();
 }
 
+void DailyBudgetGuard::MarkExhausted() {
+  const auto now = clock_.Now();
+  std::lock_guard lock(mu_);
+  if (!blocked_) {
+    blocked_ = true;
+    ++blocks_;
+    next_probe_ = now + options_.probe_interval;
+  }
+}
+
 bool DailyBudgetGuard::Allow() const {
   std::lock_guard lock(mu_);
   return !blocked_;

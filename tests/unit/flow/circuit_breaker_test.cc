@@ -188,8 +188,7 @@ TEST(CircuitBreakerTest, ManyThreadsGetExactlyOneProbe) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
-      while (!go.load()) {
-      }
+      while (!go.load()) std::this_thread::yield();
       for (int i = 0; i < 1000; ++i) {
         Admission a = b->Admit();
         if (a == Admission::kProbe) ++probes;

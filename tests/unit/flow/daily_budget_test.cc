@@ -99,6 +99,21 @@ TEST(DailyBudgetGuardTest, FallingUsageReopens) {
   EXPECT_EQ(g->blocks(), 2);
 }
 
+TEST(DailyBudgetGuardTest, MarkExhaustedBlocksUntilUsageIsSeenBelowTheThreshold) {
+  SimulatedClock clock;
+  auto g = Make(clock);
+  const auto start = clock.Now();
+  g->MarkExhausted();
+  EXPECT_FALSE(g->Allow());
+  EXPECT_EQ(g->NextProbeAt(), start + seconds(60));
+  g->MarkExhausted();  // Again while blocked: no new block, the probe time stays.
+  EXPECT_EQ(g->blocks(), 1);
+  clock.Advance(seconds(60));
+  EXPECT_TRUE(g->TryProbe());
+  ASSERT_TRUE(g->Observe(1'000, 100'000).ok());
+  EXPECT_TRUE(g->Allow());
+}
+
 TEST(DailyBudgetGuardTest, UsageOverTheMaxBlocks) {
   SimulatedClock clock;
   auto g = Make(clock);

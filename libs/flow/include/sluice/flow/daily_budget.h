@@ -46,6 +46,11 @@ class DailyBudgetGuard {
   // max is accepted (orgs can overshoot) and blocks.
   Status Observe(int64_t used, int64_t max);
 
+  // Blocks as if usage had reached the allocation: for a REQUEST_LIMIT_EXCEEDED "TotalRequests"
+  // answer that came without a usable Sforce-Limit-Info. The next observation below the threshold
+  // unblocks, as usual.
+  void MarkExhausted();
+
   // Whether normal sending is allowed.
   bool Allow() const;
   // While blocked: true at most once per probe_interval, when a probe is due; the caller then sends

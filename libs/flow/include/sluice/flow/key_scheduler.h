@@ -71,7 +71,9 @@ struct DroppedEvent {
 // Costs: Add, Complete, Retry, Requeue O(log n); NextReady O((k + h + s) log n) for k events
 // returned, h holds expired and s stale heap entries skipped (each heap entry is pushed once per
 // state change and popped once, so amortised O(log n) per event); Drop O(buffered) — rebalances
-// are rare. Memory: about 80 bytes per buffered event plus each distinct key once.
+// are rare. Memory: about 90 bytes per buffered event (slot and heap entries) plus, per distinct
+// key, the key's bytes and about 120 bytes of table overhead; slot storage is reused, not
+// returned, after a peak.
 //
 // The buffer cap is soft: Add never refuses for fullness, so a record already polled is never
 // lost; the relay pauses its partitions while ShouldPause() is true and resumes when it is false.
