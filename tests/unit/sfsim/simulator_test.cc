@@ -656,9 +656,9 @@ TEST_F(SimulatorTest, ScheduledFaults) {
   for (unsigned i = 0; i < 3; ++i) {
     EXPECT_EQ(std::string(d[i]["errors"][0]["statusCode"].GetString()), "UNABLE_TO_LOCK_ROW");
   }
-  auto faults = Parse(Stats())["faults"].GetObject();
-  EXPECT_EQ(faults["lock_rows"].GetUint64(), 3u);
-  EXPECT_GE(faults["unavailable"].GetUint64(), 3u);
+  auto stats = Parse(Stats());
+  EXPECT_EQ(stats["faults"]["lock_rows"].GetUint64(), 3u);
+  EXPECT_GE(stats["faults"]["unavailable"].GetUint64(), 3u);
 }
 
 TEST_F(SimulatorTest, BadFaultRequestsAre400) {
