@@ -139,6 +139,7 @@ Status Config::Impl::ApplyOverrides(const LoadOptions& options,
   internal::YamlLimits limits{options.max_nodes, options.max_depth};
   for (const auto& [var, text] : env) {
     if (var.size() <= options.env_prefix.size() || var.rfind(options.env_prefix, 0) != 0) continue;
+    if (options.env_ignore.count(var) > 0) continue;
     const std::string where = impl->name + ": env " + var;
     std::vector<std::string> path;
     std::string_view rest = std::string_view(var).substr(options.env_prefix.size());

@@ -407,6 +407,17 @@ TEST(ConfigEnvTest, IndexesArraysAndCreatesMappings) {
   EXPECT_EQ(c.GetString("/empty").value(), "");
 }
 
+TEST(ConfigEnvTest, IgnoredVariablesAreNotOverrides) {
+  std::map<std::string, std::string> env = {{"APP_CONFIG", "/etc/app.yaml"}, {"APP_A", "2"}};
+  LoadOptions o;
+  o.env_prefix = "APP_";
+  o.env = &env;
+  o.env_ignore = {"APP_CONFIG"};
+  Config c = MustLoad("a: 1\n", o);
+  EXPECT_EQ(c.GetInt("/a").value(), 2);
+  EXPECT_FALSE(c.Has("/config"));
+}
+
 TEST(ConfigEnvTest, ReadsTheProcessEnvironmentByDefault) {
   ::setenv("SLUICE_CONFIG_TEST_PROC_A__B", "from-process", 1);
   LoadOptions o;

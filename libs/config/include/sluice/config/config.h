@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,7 @@
 
 namespace sluice::config {
 
+// How to load a config. Thread-safety: a value type.
 struct LoadOptions {
   // JSON Schema (draft-04, as RapidJSON 1.1 supports it) to validate the merged document against.
   // Default empty: no validation.
@@ -44,6 +46,10 @@ struct LoadOptions {
 
   // The environment to read overrides from (for tests). Default nullptr: the process environment.
   const std::map<std::string, std::string>* env = nullptr;
+
+  // Variables that carry the prefix but are not overrides (e.g. SLUICE_RELAY_CONFIG naming the
+  // config file itself). Default empty.
+  std::set<std::string> env_ignore;
 
   // Files larger than this are refused before they are parsed. Default 4 MiB.
   size_t max_file_bytes = 4 * 1024 * 1024;

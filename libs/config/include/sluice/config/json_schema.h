@@ -17,7 +17,7 @@
 
 namespace sluice::config {
 
-// One failed check.
+// One failed check. Thread-safety: a value type.
 struct SchemaViolation {
   // JSON pointer of the offending value, e.g. "/rate/requests_per_second"; for a missing required
   // key, the pointer the key would have; "" for the root.

@@ -60,6 +60,7 @@ struct Event {
   friend bool operator==(const Event&, const Event&) = default;
 };
 
+// Limits and schema for ParseEvent. Thread-safety: a value type.
 struct EnvelopeOptions {
   // JSON Schema to validate against. Default empty: the copy of schemas/event.schema.json compiled
   // into the library (services need no file at run time). Tests pass the source tree's file.
@@ -71,7 +72,7 @@ struct EnvelopeOptions {
   int max_depth = 8;
 };
 
-// Why an envelope was refused.
+// Why an envelope was refused. Thread-safety: a value type.
 struct EnvelopeError {
   std::string code;   // kCodeNotJson, kCodeSchema, ...
   std::string field;  // JSON pointer of the offending field ("/event_id"); "" for the whole value
