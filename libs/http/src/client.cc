@@ -148,6 +148,9 @@ std::string FormEncode(
 // ---------------------------------------------------------------------------------------------
 // HttpClient::Impl
 
+// The state behind HttpClient: a queue of new requests (under mu_) handed to the I/O thread,
+// which alone owns the CURLM handle's transfers, the easy-handle pool and every callback.
+// Thread-safety: as HttpClient.
 class HttpClient::Impl {
  public:
   explicit Impl(HttpClientOptions options) : options_(std::move(options)) {}

@@ -128,6 +128,8 @@ Result<TokenPtr> TokenProvider::GetToken() {
 
 namespace {
 
+// TokenProvider with one mutex over the current token, the flight flag and the waiters; no
+// callback ever runs under it. Thread-safety: as TokenProvider.
 class TokenProviderImpl final : public TokenProvider {
  public:
   TokenProviderImpl(AuthOptions options, http::HttpTransport& transport, Clock& clock,

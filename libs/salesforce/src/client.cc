@@ -39,6 +39,7 @@ std::string StringMember(const rapidjson::Value& obj, const char* name) {
 }
 
 // One request in flight: what to send (again, after a 401) and what to do with the answer.
+// Thread-safety: owned by one request at a time (its steps run one after another).
 struct Call {
   std::string method;
   std::string path;  // after the instance URL, e.g. "/services/data/v62.0/limits"
@@ -50,6 +51,8 @@ struct Call {
 
 }  // namespace
 
+// Stateless apart from its immutable options: every call carries its own state in a Call.
+// Thread-safety: as SalesforceClient.
 class SalesforceClient::Impl {
  public:
   Impl(SalesforceClientOptions options, http::HttpTransport& transport, TokenProvider& tokens,

@@ -7,7 +7,7 @@
 namespace sluice::salesforce::internal {
 namespace {
 
-// RapidJSON output stream appending to a std::string.
+// RapidJSON output stream appending to a std::string. Thread-safety: one per writer.
 struct StringAppender {
   using Ch = char;
   std::string* out;
@@ -16,6 +16,7 @@ struct StringAppender {
 };
 
 // SAX handler that tracks depth and looks at the top-level members.
+// Thread-safety: not thread-safe; one per parse.
 class FieldsHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, FieldsHandler> {
  public:
   FieldsHandler(std::string_view external_id_field, int max_depth)

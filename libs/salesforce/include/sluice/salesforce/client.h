@@ -26,6 +26,7 @@ namespace sluice::salesforce {
 
 // One record to write. The views need only live until the call that takes them returns (the
 // request body is built before it returns).
+// Thread-safety: a value type (the views it holds must not change while a call reads them).
 struct RecordInput {
   // The record's field values as one JSON object, e.g. {"LastName":"Ng","Email":"a@b.c"}. It is
   // validated (well-formed, UTF-8, an object, nesting ≤ 64) and spliced into the request body
@@ -36,7 +37,7 @@ struct RecordInput {
   std::string_view external_id;
 };
 
-// The outcome of one record.
+// The outcome of one record. Thread-safety: a value type.
 struct RecordResult {
   bool success = false;
   std::string id;        // Salesforce record id, when the answer gave one
@@ -47,7 +48,7 @@ struct RecordResult {
   std::vector<SfError> errors;
 };
 
-// The outcome of one write call.
+// The outcome of one write call. Thread-safety: a value type.
 struct WriteResult {
   // Set when the request as a whole failed (transport, non-2xx, auth, budget, an answer that
   // cannot be mapped to the records such as a result-count mismatch): its class applies to every
@@ -62,11 +63,13 @@ struct WriteResult {
   int attempts = 0;                     // HTTP requests made (2 after a 401 and a refresh)
 };
 
+// One entry of GET /limits. Thread-safety: a value type.
 struct OrgLimit {
   int64_t max = 0;
   int64_t remaining = 0;
 };
 
+// The outcome of GetLimits. Thread-safety: a value type.
 struct LimitsResult {
   std::optional<SfError> request_error;
   std::map<std::string, OrgLimit> limits;  // e.g. "DailyApiRequests" -> {15000, 14998}
