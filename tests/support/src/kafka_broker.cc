@@ -96,7 +96,14 @@ int StartWatchdog(const std::string& broker_script, const std::string& data_dir)
   return fds[1];
 }
 
-void StopAtExit() { KafkaBroker::StopShared(); }
+std::atomic<bool> g_exiting{false};
+
+// At exit, static objects (spdlog's registry among them) may already be gone, so the admin
+// client, whose destruction logs through spdlog, is leaked; the broker itself is still stopped.
+void StopAtExit() {
+  g_exiting = true;
+  KafkaBroker::StopShared();
+}
 
 class KafkaBrokerEnvironment final : public ::testing::Environment {
  public:
@@ -117,7 +124,11 @@ KafkaBroker::~KafkaBroker() { Stop(); }
 void KafkaBroker::Stop() {
   {
     std::lock_guard lock(mu_);
-    admin_.reset();
+    if (g_exiting) {
+      (void)admin_.release();
+    } else {
+      admin_.reset();
+    }
   }
   if (!data_dir_.empty()) {
     auto stopped = RunCommand({SourcePath("tools/kafka/broker"), "stop", "--data", data_dir_}, 60s);
@@ -138,6 +149,10 @@ Result<KafkaBroker*> KafkaBroker::Shared() {
   std::lock_guard lock(g_mu);
   if (g_broker) return g_broker.get();
   if (!g_error.ok()) return g_error;
+  if (!g_atexit_registered) {
+    std::atexit(StopAtExit);
+    g_atexit_registered = true;
+  }
   if (const char* file = std::getenv("SLUICE_TEST_BROKER_FILE"); file != nullptr && *file) {
     auto address = ReadBrokerFile(file);
     if (!address.ok()) {
@@ -156,10 +171,6 @@ Result<KafkaBroker*> KafkaBroker::Shared() {
   }
   const std::string script = SourcePath("tools/kafka/broker");
   int watchdog = StartWatchdog(script, tmpl);
-  if (!g_atexit_registered) {
-    std::atexit(StopAtExit);
-    g_atexit_registered = true;
-  }
   // Fetching the jars on a cold cache can take minutes; starting takes seconds.
   auto started = RunCommand({script, "start", "--data", tmpl}, 600s);
   Status failure;
