@@ -515,6 +515,8 @@ class Server::Impl {
     }
     shared->accepted++;
     shared->open++;
+    beast::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);  // answers are written whole; don't hold them
     uint64_t id = shared->next_id++;
     std::shared_ptr<SessionBase> session;
     if (tls_ctx) {

@@ -57,6 +57,8 @@ bool IEq(std::string_view a, std::string_view b) {
 
 std::string_view Str(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
+uint64_t KeyHash(std::string_view s) { return std::hash<std::string_view>()(s); }
+
 // Salesforce's error shapes. Top level: [{"message":..,"errorCode":..,"fields":[..]}]; per
 // record: {"statusCode":..,"message":..,"fields":[..]}.
 struct RecordError {
@@ -271,23 +273,29 @@ struct RecordState {
 
 struct ObjectState {
   ObjectDef def;
-  std::unordered_map<std::string, int> field_by_lower;  // lower-case name → field index
-  std::vector<int> slot_of_field;                       // field index → slot, or -1
+  std::vector<int> slot_of_field;  // field index → slot, or -1
   std::vector<int> field_of_slot;
-  std::vector<std::unordered_multimap<std::string, uint32_t>> index;  // per slot: value → record
+  // Per slot: 64-bit hash of a value → records holding it (the record's own copy of the value
+  // settles hash collisions). Hash keys keep the table's nodes small and string-free.
+  std::vector<std::unordered_multimap<uint64_t, uint32_t>> index;
   std::vector<RecordState> records;  // record number n is records[n - 1]
   uint64_t events_published = 0;     // platform events have no stored records
 
+  // Case-insensitive, as Salesforce matches field names; a scan beats hashing a lower-cased copy
+  // for the dozen fields an object has.
   int FieldIndex(std::string_view name) const {
-    std::string lower = Lower(name);
-    auto it = field_by_lower.find(lower);
-    return it == field_by_lower.end() ? -1 : it->second;
+    for (size_t i = 0; i < def.fields.size(); ++i) {
+      if (IEq(def.fields[i].name, name)) return static_cast<int>(i);
+    }
+    return -1;
   }
   // Records whose slot holds `value`.
   std::vector<uint32_t> Lookup(int slot, const std::string& value) const {
     std::vector<uint32_t> out;
-    auto [b, e] = index[static_cast<size_t>(slot)].equal_range(value);
-    for (auto it = b; it != e; ++it) out.push_back(it->second);
+    auto [b, e] = index[static_cast<size_t>(slot)].equal_range(KeyHash(value));
+    for (auto it = b; it != e; ++it) {
+      if (records[it->second].keys[static_cast<size_t>(slot)] == value) out.push_back(it->second);
+    }
     return out;
   }
 };
@@ -333,7 +341,6 @@ class Simulator::Impl {
       obj->def = def;
       for (size_t i = 0; i < def.fields.size(); ++i) {
         const auto& f = def.fields[i];
-        obj->field_by_lower.emplace(Lower(f.name), static_cast<int>(i));
         if ((f.unique || f.external_id) && !def.platform_event) {
           obj->slot_of_field.push_back(static_cast<int>(obj->field_of_slot.size()));
           obj->field_of_slot.push_back(static_cast<int>(i));
@@ -1066,7 +1073,7 @@ class Simulator::Impl {
         uint32_t r = static_cast<uint32_t>(obj.records.size());
         for (auto& [slot, value] : p->keys) {
           if (value.empty()) continue;
-          obj.index[static_cast<size_t>(slot)].emplace(value, r);
+          obj.index[static_cast<size_t>(slot)].emplace(KeyHash(value), r);
           rs.keys[static_cast<size_t>(slot)] = value;
         }
         obj.records.push_back(std::move(rs));
@@ -1079,7 +1086,7 @@ class Simulator::Impl {
           if (old == value) continue;
           auto& idx = obj.index[static_cast<size_t>(slot)];
           if (!old.empty()) {
-            auto [b, e] = idx.equal_range(old);
+            auto [b, e] = idx.equal_range(KeyHash(old));
             for (auto it = b; it != e; ++it) {
               if (it->second == p->record) {
                 idx.erase(it);
@@ -1087,7 +1094,7 @@ class Simulator::Impl {
               }
             }
           }
-          if (!value.empty()) idx.emplace(value, p->record);
+          if (!value.empty()) idx.emplace(KeyHash(value), p->record);
           old = value;
         }
         rs.writes++;
@@ -1099,7 +1106,7 @@ class Simulator::Impl {
       records_written_++;
       (created ? records_created_ : records_updated_)++;
       if (!p->event_id.empty()) {
-        auto& n = event_ids_[p->event_id];
+        auto& n = event_ids_[KeyHash(p->event_id)];
         if (++n == 2) duplicate_event_ids_++;
       }
       if (p->key_value.empty()) {
@@ -1889,7 +1896,9 @@ class Simulator::Impl {
   uint64_t requests_total_ = 0;
   uint64_t records_written_ = 0, records_created_ = 0, records_updated_ = 0, records_failed_ = 0;
   uint64_t duplicate_keys_ = 0, duplicate_writes_ = 0, duplicate_event_ids_ = 0;
-  std::unordered_map<std::string, uint32_t> event_ids_;
+  // Writes per event id, keyed by the id's 64-bit hash (a collision among a few million ids is
+  // vanishingly unlikely, and would only over-count duplicates).
+  std::unordered_map<uint64_t, uint32_t> event_ids_;
   uint64_t locks_waited_ = 0, locks_timed_out_ = 0;
   uint64_t faults_reset_ = 0, faults_reset_after_write_ = 0, faults_unavailable_ = 0,
            faults_slow_ = 0, faults_lock_rows_ = 0, faults_scheduled_ = 0;
