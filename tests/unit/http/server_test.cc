@@ -286,6 +286,11 @@ TEST(ServerTest, SlowlorisIsCutByReadTimeoutWhileOthersAreServed) {
     closed = (*slow)->WaitClosed(100ms);
   }
   EXPECT_TRUE(closed);
+  // The timer closes the socket before the aborted read is accounted: wait for the counter.
+  auto counted = std::chrono::steady_clock::now() + 20s;
+  while (echo.server->stats().timeouts < 1 && std::chrono::steady_clock::now() < counted) {
+    std::this_thread::sleep_for(5ms);  // polling a counter, not waiting on timing
+  }
   EXPECT_GE(echo.server->stats().timeouts, 1u);
   EXPECT_EQ(echo.handled.load(), 1);
 }
