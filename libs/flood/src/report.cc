@@ -254,9 +254,9 @@ std::map<std::string, std::optional<double>> Figures(const Report& r) {
   f["generator_behind_max_s"] = r.generator.max_behind_s;
   f["generator_late_events"] = d(r.generator.late_events);
   f["generator_bottleneck"] = r.generator.bottleneck ? 1.0 : 0.0;
-  for (const char* name :
-       {"delivered", "missing", "duplicates", "out_of_order", "invalid_produced", "invalid_in_dlq",
-        "invalid_not_in_dlq", "invalid_delivered", "valid_in_dlq"}) {
+  f["invalid_produced"] = d(r.generator.invalid);
+  for (const char* name : {"delivered", "missing", "duplicates", "out_of_order", "invalid_in_dlq",
+                           "invalid_not_in_dlq", "invalid_delivered", "valid_in_dlq"}) {
     f[name] = std::nullopt;
   }
   if (r.verification) {
@@ -265,7 +265,6 @@ std::map<std::string, std::optional<double>> Figures(const Report& r) {
     f["missing"] = d(v.missing);
     f["duplicates"] = d(v.duplicates);
     f["out_of_order"] = d(v.out_of_order);
-    f["invalid_produced"] = d(v.invalid_produced);
     f["invalid_in_dlq"] = d(v.invalid_in_dlq);
     f["invalid_not_in_dlq"] = d(v.invalid_not_in_dlq);
     f["invalid_delivered"] = d(v.invalid_delivered);
@@ -372,6 +371,8 @@ std::string ReportToJson(const Report& r) {
   w.Int64(g.failed);
   w.Key("uncertain");
   w.Int64(g.uncertain);
+  w.Key("invalid");
+  w.Int64(g.invalid);
   w.Key("bytes");
   w.Int64(g.bytes);
   w.Key("produce_time_s");

@@ -65,6 +65,7 @@ Report SyntheticReport() {
   r.delivered_per_s = r.verification->delivered_per_bin;
   r.generator.produced = 50;
   r.generator.acked = 50;
+  r.generator.invalid = 3;
   r.generator.bytes = 50 * 512;
   r.generator.events_per_s = 50;
   r.drain = {.burst_end_s = 1.0,

@@ -68,6 +68,7 @@ struct GeneratorFigures {
   int64_t acked = 0;
   int64_t failed = 0;
   int64_t uncertain = 0;
+  int64_t invalid = 0;        // deliberately invalid records among `produced`
   int64_t bytes = 0;          // value bytes handed to the producer
   double produce_time_s = 0;  // first send -> last acknowledgement
   double events_per_s = 0;

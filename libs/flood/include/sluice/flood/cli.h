@@ -1,0 +1,43 @@
+// sluice-flood's command line (CLI11) and config file (--config, YAML through libs/config,
+// checked against schemas/flood.config.schema.json, which is compiled in).
+//
+//   sluice-flood [--bootstrap HOST:PORT] [--config FILE] [-X key=value]... COMMAND [options]
+//   COMMAND: burst | rate | ramp | backlog | plan
+//
+// Flags given on the command line win over the config file; the file wins over built-in defaults.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sluice/core/status.h"
+#include "sluice/flood/planner.h"
+#include "sluice/flood/runner.h"
+
+namespace sluice::flood {
+
+enum class ProgressMode { kAuto, kBar, kLines, kNone };
+
+struct Command {
+  enum class Kind { kRun, kPlan, kHelp };
+  Kind kind = Kind::kHelp;
+  // kHelp: the text to print (exit 0).
+  std::string help;
+  // kRun
+  RunOptions run;
+  ProgressMode progress = ProgressMode::kAuto;
+  // kPlan
+  PlanInput plan;
+  bool plan_json = false;
+  std::string calibrate_path;  // applied by the tool (it reads the file)
+};
+
+// Parses argv (argv[0] is the program name). InvalidArgument with a message for people (what is
+// wrong and how to get help) for anything malformed: unknown flags, missing values, bad numbers,
+// durations, distributions, thresholds, -X without '=', an unreadable or invalid config file.
+Result<Command> ParseCommandLine(const std::vector<std::string>& argv);
+
+// The embedded schemas/flood.config.schema.json.
+std::string_view FloodConfigSchema();
+
+}  // namespace sluice::flood

@@ -1,0 +1,422 @@
+#include "sluice/flood/cli.h"
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+
+#include "flood_config_schema.h"
+#include "sluice/config/config.h"
+#include "sluice/config/json_schema.h"
+
+namespace sluice::flood {
+namespace {
+
+constexpr char kHelpHint[] = "run 'sluice-flood --help' (or 'sluice-flood COMMAND --help')";
+
+// Every setting, as flags and the config file give them (strings where flood parses them itself).
+struct Flags {
+  std::string bootstrap;
+  std::vector<std::string> properties;  // -X key=value
+  std::map<std::string, std::string> config_properties;
+  std::string topic = "sf.contact.events";
+  int partitions = 6;
+  std::string dlq_topic;
+  std::string group = "sluice-relay";
+  std::string sfsim;
+  std::string relay_metrics;
+  int64_t events = 0;
+  std::string window = "0";
+  double rate = 0;
+  std::string duration;
+  std::string stages;
+  std::string sobject = "Contact";
+  std::string operation = "upsert";
+  std::string external_id_field = "Sluice_Key__c";
+  std::string event_id_field = "Sluice_Event_Id__c";
+  std::string name_field = "LastName";
+  std::string pad_field = "Description";
+  std::string key_prefix = "flood-";
+  int64_t keys = 10000;
+  std::string key_distribution = "uniform";
+  std::string payload_size = "fixed:512";
+  double invalid_fraction = 0;
+  uint64_t seed = 1;
+  std::string sample_interval = "1s";
+  std::string drain_timeout = "10m";
+  std::string consumer_start_timeout = "10m";
+  bool no_drain = false;
+  std::string report = "flood-report";
+  bool no_report = false;
+  std::vector<std::string> asserts;
+  std::string progress = "auto";
+  PlanInput plan;
+  std::string calibrate;
+  bool json = false;
+};
+
+std::string ConfigPath(const std::vector<std::string>& argv) {
+  for (size_t i = 1; i < argv.size(); ++i) {
+    if (argv[i] == "--config" && i + 1 < argv.size()) return argv[i + 1];
+    if (argv[i].rfind("--config=", 0) == 0) return argv[i].substr(9);
+  }
+  return "";
+}
+
+Status LoadConfig(const std::string& path, Flags* f) {
+  config::LoadOptions lo;
+  ASSIGN_OR_RETURN(config::Config cfg, config::Config::LoadFile(path, lo));
+  rapidjson::Document doc;
+  const std::string json = cfg.ToJson();
+  doc.Parse(json.c_str());
+  if (doc.HasParseError()) return InvalidArgumentError(path + ": not a mapping");
+  ASSIGN_OR_RETURN(config::JsonSchema schema,
+                   config::JsonSchema::FromString(FloodConfigSchema(), "flood.config.schema.json"));
+  if (auto v = schema.Validate(doc)) {
+    return InvalidArgumentError(
+        fmt::format("{}: {}: {}", path, v->pointer.empty() ? "/" : v->pointer, v->message));
+  }
+  const auto str = [&](const char* key, std::string* out) {
+    if (cfg.Has(std::string("/") + key)) *out = cfg.GetString(std::string("/") + key, *out);
+  };
+  const auto num = [&](const char* key, double* out) {
+    if (cfg.Has(std::string("/") + key)) *out = cfg.GetDouble(std::string("/") + key, *out);
+  };
+  const auto i64 = [&](const char* key, int64_t* out) {
+    if (cfg.Has(std::string("/") + key)) *out = cfg.GetInt(std::string("/") + key, *out);
+  };
+  str("bootstrap", &f->bootstrap);
+  f->config_properties = cfg.GetStringMap("/kafka");
+  str("topic", &f->topic);
+  int64_t partitions = f->partitions;
+  i64("partitions", &partitions);
+  f->partitions = static_cast<int>(partitions);
+  str("dlq_topic", &f->dlq_topic);
+  str("group", &f->group);
+  str("sfsim", &f->sfsim);
+  str("relay_metrics", &f->relay_metrics);
+  i64("events", &f->events);
+  str("window", &f->window);
+  num("rate", &f->rate);
+  str("duration", &f->duration);
+  str("stages", &f->stages);
+  str("sobject", &f->sobject);
+  str("operation", &f->operation);
+  str("external_id_field", &f->external_id_field);
+  str("event_id_field", &f->event_id_field);
+  str("name_field", &f->name_field);
+  str("pad_field", &f->pad_field);
+  str("key_prefix", &f->key_prefix);
+  i64("keys", &f->keys);
+  str("key_distribution", &f->key_distribution);
+  str("payload_size", &f->payload_size);
+  num("invalid_fraction", &f->invalid_fraction);
+  int64_t seed = static_cast<int64_t>(f->seed);
+  i64("seed", &seed);
+  f->seed = static_cast<uint64_t>(seed);
+  str("sample_interval", &f->sample_interval);
+  str("drain_timeout", &f->drain_timeout);
+  str("consumer_start_timeout", &f->consumer_start_timeout);
+  str("report", &f->report);
+  str("progress", &f->progress);
+  for (size_t i = 0; i < cfg.Size("/assert"); ++i) {
+    f->asserts.push_back(cfg.GetString(fmt::format("/assert/{}", i), ""));
+  }
+  PlanInput& p = f->plan;
+  num("plan/records_per_call", &p.records_per_call);
+  i64("plan/concurrency", &p.concurrency);
+  num("plan/call_latency", &p.call_latency_s);
+  num("plan/max_requests_per_s", &p.max_requests_per_s);
+  num("plan/max_records_per_s", &p.max_records_per_s);
+  i64("plan/daily_allocation", &p.daily_allocation);
+  i64("plan/daily_used", &p.daily_used);
+  num("plan/daily_reserve", &p.daily_reserve);
+  return Status::Ok();
+}
+
+void AddRunOptions(CLI::App* sub, Flags* f) {
+  sub->add_option("--topic", f->topic, "topic to flood (default sf.contact.events)");
+  sub->add_option("--partitions", f->partitions,
+                  "partitions when flood creates the topic (default 6)")
+      ->check(CLI::Range(1, 10000));
+  sub->add_option("--dlq-topic", f->dlq_topic, "DLQ topic (default TOPIC.dlq)");
+  sub->add_option("--group", f->group,
+                  "consumer group whose lag is the backlog (default sluice-relay)");
+  sub->add_option("--sfsim", f->sfsim, "sluice-sfsim base URL, e.g. http://127.0.0.1:8080");
+  sub->add_option("--relay-metrics", f->relay_metrics,
+                  "the relay's /metrics URL, e.g. http://127.0.0.1:9464/metrics");
+  sub->add_option("--sobject", f->sobject, "sObject the events write (default Contact)");
+  sub->add_option("--operation", f->operation, "upsert (default) or create")
+      ->check(CLI::IsMember({"upsert", "create"}));
+  sub->add_option("--external-id-field", f->external_id_field,
+                  "external id field for upserts (default Sluice_Key__c)");
+  sub->add_option("--event-id-field", f->event_id_field,
+                  "field carrying the event id, as sfsim's ledger reads it (default "
+                  "Sluice_Event_Id__c; '' for none)");
+  sub->add_option("--name-field", f->name_field,
+                  "required text field filled in (default LastName)");
+  sub->add_option("--pad-field", f->pad_field,
+                  "text field padded to the payload size (default Description)");
+  sub->add_option("--key-prefix", f->key_prefix, "prefix of every key (default flood-)");
+  sub->add_option("--keys", f->keys, "distinct keys (default 10000)");
+  sub->add_option("--key-distribution", f->key_distribution,
+                  "uniform (default), zipf or zipf:EXPONENT");
+  sub->add_option("--payload-size", f->payload_size,
+                  "bytes per record value: N, fixed:N, uniform:MIN-MAX or weighted:N=W,... "
+                  "(default fixed:512)");
+  sub->add_option("--invalid-fraction", f->invalid_fraction,
+                  "share of deliberately invalid events, 0..1 (default 0)")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--seed", f->seed, "seed of keys, sizes and invalid picks (default 1)");
+  sub->add_option("--sample-interval", f->sample_interval, "between samples (default 1s)");
+  sub->add_option("--drain-timeout", f->drain_timeout,
+                  "wait this long for the backlog to reach zero (default 10m)");
+  sub->add_flag("--no-drain", f->no_drain, "produce and report; do not wait for the drain");
+  sub->add_option("--report", f->report,
+                  "report files PREFIX.json, PREFIX.csv, PREFIX.html (default flood-report)");
+  sub->add_flag("--no-report", f->no_report, "write no report files");
+  sub->add_option("--assert", f->asserts,
+                  "threshold METRIC OP NUMBER, e.g. 'drain_time_s<120'; repeatable; a failed "
+                  "one exits 1")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--progress", f->progress, "auto (default), bar, lines or none")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
+}
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+Result<Clock::Duration> Duration(const std::string& flag, const std::string& text) {
+  auto d = ParseDuration(text);
+  if (!d.ok()) return d.status().WithContext(flag);
+  return d;
+}
+
+Result<Command> Build(const std::string& mode, Flags& f) {
+  Command c;
+  if (mode == "plan") {
+    c.kind = Command::Kind::kPlan;
+    c.plan = f.plan;
+    c.plan.events = f.events;
+    c.plan_json = f.json;
+    c.calibrate_path = f.calibrate;
+    if (c.calibrate_path.empty()) RETURN_IF_ERROR(ValidatePlanInput(c.plan));
+    return c;
+  }
+  c.kind = Command::Kind::kRun;
+  RunOptions& r = c.run;
+  r.mode = mode;
+  if (f.bootstrap.empty() && !f.config_properties.count("bootstrap.servers")) {
+    bool in_x = false;
+    for (const auto& p : f.properties) in_x |= p.rfind("bootstrap.servers=", 0) == 0;
+    if (!in_x) {
+      return InvalidArgumentError(
+          "--bootstrap HOST:PORT is required (or bootstrap: in --config, or -X "
+          "bootstrap.servers=...)");
+    }
+  }
+  r.bootstrap = f.bootstrap;
+  r.kafka_properties = f.config_properties;
+  for (const std::string& p : f.properties) {
+    const size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgumentError("-X expects key=value (a librdkafka property), got " + Quote(p));
+    }
+    r.kafka_properties[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  if (r.kafka_properties.count("bootstrap.servers") && !r.bootstrap.empty()) {
+    r.kafka_properties.erase("bootstrap.servers");  // --bootstrap wins
+  }
+  if (f.topic.empty()) return InvalidArgumentError("--topic must not be empty");
+  r.topic = f.topic;
+  r.partitions = f.partitions;
+  r.dlq_topic = f.dlq_topic;
+  r.group = f.group;
+  for (const auto& [flag, url] :
+       {std::pair{"--sfsim", &f.sfsim}, std::pair{"--relay-metrics", &f.relay_metrics}}) {
+    if (!url->empty() && url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
+      return InvalidArgumentError(std::string(flag) + " must be an http:// URL, got " +
+                                  Quote(*url));
+    }
+  }
+  while (!f.sfsim.empty() && f.sfsim.back() == '/') f.sfsim.pop_back();
+  r.sfsim_url = f.sfsim;
+  r.relay_metrics_url = f.relay_metrics;
+
+  // The schedule.
+  if (mode == "burst" || mode == "backlog") {
+    if (f.events <= 0) return InvalidArgumentError("--events N (> 0) is required for " + mode);
+    Clock::Duration window{0};
+    if (mode == "burst") {
+      ASSIGN_OR_RETURN(window, Duration("--window", f.window));
+    }
+    ASSIGN_OR_RETURN(Schedule s, Schedule::Burst(f.events, window));
+    r.stages = s.stages();
+    r.schedule_text = window.count() > 0
+                          ? fmt::format("{} events spread over {}", f.events, f.window)
+                          : fmt::format("{} events as fast as possible", f.events);
+  } else if (mode == "rate") {
+    if (f.duration.empty()) return InvalidArgumentError("--duration is required for rate");
+    ASSIGN_OR_RETURN(Clock::Duration d, Duration("--duration", f.duration));
+    auto s = Schedule::Rate(f.rate, d);
+    if (!s.ok()) return s.status().WithContext("--rate/--duration");
+    r.stages = s->stages();
+    r.schedule_text = fmt::format("{}/s for {}", f.rate, f.duration);
+  } else if (mode == "ramp") {
+    if (f.stages.empty())
+      return InvalidArgumentError("--stages RATE:DURATION,... is required for ramp");
+    auto stages = ParseRampStages(f.stages);
+    if (!stages.ok()) return stages.status().WithContext("--stages");
+    auto s = Schedule::Ramp(*stages);
+    if (!s.ok()) return s.status().WithContext("--stages");
+    r.stages = s->stages();
+    r.schedule_text = f.stages;
+  }
+
+  GeneratorOptions& g = r.generator;
+  g.sobject = f.sobject;
+  g.operation = f.operation;
+  g.external_id_field = f.external_id_field;
+  g.event_id_field = f.event_id_field;
+  g.name_field = f.name_field;
+  g.pad_field = f.pad_field;
+  g.key_prefix = f.key_prefix;
+  g.keys.keys = f.keys;
+  Status st = ParseKeyShape(f.key_distribution, &g.keys);
+  if (!st.ok()) return st.WithContext("--key-distribution");
+  auto sizes = ParsePayloadSizes(f.payload_size);
+  if (!sizes.ok()) return sizes.status().WithContext("--payload-size");
+  g.sizes = *sizes;
+  r.payload_text = f.payload_size;
+  g.invalid_fraction = f.invalid_fraction;
+  g.seed = f.seed;
+  RETURN_IF_ERROR(ValidateGeneratorOptions(g));
+
+  ASSIGN_OR_RETURN(r.sample_interval, Duration("--sample-interval", f.sample_interval));
+  if (r.sample_interval < std::chrono::milliseconds(10)) {
+    return InvalidArgumentError("--sample-interval must be at least 10ms");
+  }
+  ASSIGN_OR_RETURN(r.drain_timeout, Duration("--drain-timeout", f.drain_timeout));
+  if (f.no_drain) r.drain_timeout = Clock::Duration{0};
+  ASSIGN_OR_RETURN(r.consumer_start_timeout,
+                   Duration("--consumer-start-timeout", f.consumer_start_timeout));
+  r.report_prefix = f.no_report ? "" : f.report;
+  for (const std::string& a : f.asserts) {
+    auto t = ParseThreshold(a, FigureNames());
+    if (!t.ok()) return t.status().WithContext("--assert");
+    r.thresholds.push_back(*t);
+    r.threshold_texts.push_back(a);
+  }
+  c.progress = f.progress == "bar"     ? ProgressMode::kBar
+               : f.progress == "lines" ? ProgressMode::kLines
+               : f.progress == "none"  ? ProgressMode::kNone
+                                       : ProgressMode::kAuto;
+  return c;
+}
+
+}  // namespace
+
+std::string_view FloodConfigSchema() { return kFloodConfigSchema; }
+
+Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
+  Flags f;
+  const std::string config_path = ConfigPath(argv);
+  if (!config_path.empty()) {
+    Status st = LoadConfig(config_path, &f);
+    if (!st.ok()) return InvalidArgumentError("--config: " + st.message() + "; " + kHelpHint);
+  }
+
+  CLI::App app{
+      "sluice-flood: burst Kafka topics, measure how sluice-relay drains them into Salesforce "
+      "(or sluice-sfsim), and prove nothing was lost or duplicated.",
+      "sluice-flood"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  std::string unused_config;
+  app.add_option("--bootstrap", f.bootstrap, "Kafka bootstrap HOST:PORT");
+  app.add_option("--config", unused_config, "YAML config file (schemas/flood.config.schema.json)");
+  app.add_option("-X", f.properties, "librdkafka property key=value (repeatable, as kcat)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+
+  CLI::App* burst = app.add_subcommand(
+      "burst", "N events as fast as the producer can, or spread evenly over --window");
+  burst->add_option("--events", f.events, "events to produce");
+  burst->add_option("--window", f.window, "spread the events evenly over this long (default 0)");
+  AddRunOptions(burst, &f);
+
+  CLI::App* rate = app.add_subcommand("rate", "a constant arrival rate for a duration");
+  rate->add_option("--rate", f.rate, "events per second");
+  rate->add_option("--duration", f.duration, "how long, e.g. 60s");
+  AddRunOptions(rate, &f);
+
+  CLI::App* ramp = app.add_subcommand("ramp", "stages of rate and duration");
+  ramp->add_option("--stages", f.stages, "RATE:DURATION[,RATE:DURATION...], e.g. 100:30s,1000:1m");
+  AddRunOptions(ramp, &f);
+
+  CLI::App* backlog = app.add_subcommand(
+      "backlog", "fill N events while the group is not consuming, then measure the drain");
+  backlog->add_option("--events", f.events, "events to produce");
+  backlog->add_option("--consumer-start-timeout", f.consumer_start_timeout,
+                      "wait this long for the group to start consuming (default 10m)");
+  AddRunOptions(backlog, &f);
+
+  CLI::App* plan = app.add_subcommand("plan", "capacity projection without running anything");
+  plan->add_option("--events", f.events, "events in the burst");
+  plan->add_option("--records-per-call", f.plan.records_per_call, "records per call (default 200)");
+  plan->add_option("--concurrency", f.plan.concurrency, "calls in flight (default 10)");
+  plan->add_option("--call-latency", f.plan.call_latency_s, "seconds per call (default 0.5)");
+  plan->add_option("--max-requests-per-s", f.plan.max_requests_per_s,
+                   "requests/second ceiling (default 0: none)");
+  plan->add_option("--max-records-per-s", f.plan.max_records_per_s,
+                   "records/second ceiling (default 0: none)");
+  plan->add_option("--daily-allocation", f.plan.daily_allocation,
+                   "rolling 24 h API allocation (default 100000)");
+  plan->add_option("--daily-used", f.plan.daily_used, "calls already used (default 0)");
+  plan->add_option("--daily-reserve", f.plan.daily_reserve, "fraction kept in reserve (default 0)");
+  plan->add_option("--calibrate", f.calibrate,
+                   "take call latency and records/call from a sluice-flood report JSON");
+  plan->add_flag("--json", f.json, "print JSON instead of text");
+
+  std::vector<std::string> args(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
+  std::reverse(args.begin(), args.end());  // CLI11 takes them reversed
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp&) {
+    Command c;
+    c.kind = Command::Kind::kHelp;
+    for (CLI::App* sub : {burst, rate, ramp, backlog, plan}) {
+      if (sub->parsed()) c.help = sub->help();
+    }
+    if (c.help.empty()) c.help = app.help();
+    return c;
+  } catch (const CLI::ParseError& e) {
+    // Name an unknown command instead of CLI11's "A subcommand is required".
+    for (size_t i = 1; i < argv.size(); ++i) {
+      const std::string& a = argv[i];
+      if (a == "--bootstrap" || a == "--config" || a == "-X") {
+        ++i;
+        continue;
+      }
+      if (!a.empty() && a[0] != '-') {
+        if (a != "burst" && a != "rate" && a != "ramp" && a != "backlog" && a != "plan") {
+          return InvalidArgumentError(
+              fmt::format("unknown command '{}' (expected burst, rate, ramp, backlog or plan); {}",
+                          a, kHelpHint));
+        }
+        break;
+      }
+    }
+    return InvalidArgumentError(fmt::format("{}; {}", e.what(), kHelpHint));
+  }
+  std::string mode;
+  for (CLI::App* sub : {burst, rate, ramp, backlog, plan}) {
+    if (sub->parsed()) mode = sub->get_name();
+  }
+  auto c = Build(mode, f);
+  if (!c.ok()) return InvalidArgumentError(c.status().message() + "; " + kHelpHint);
+  return c;
+}
+
+}  // namespace sluice::flood

@@ -1,0 +1,121 @@
+// sluice-flood: floods a topic, watches the relay drain it, verifies the sfsim ledger, reports.
+//
+// Exit status: 0 ok; 1 an --assert threshold failed; 2 a bad command line or config file; 3 the
+// run could not start or its report could not be written.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sluice/core/logging.h"
+#include "sluice/core/shutdown.h"
+#include "sluice/flood/cli.h"
+#include "sluice/flood/planner.h"
+#include "sluice/flood/progress.h"
+#include "sluice/flood/runner.h"
+
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+std::string Join(const std::vector<std::string>& args) {
+  std::string out;
+  for (const std::string& a : args) {
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+int Plan(const sluice::flood::Command& c) {
+  sluice::flood::PlanInput in = c.plan;
+  if (!c.calibrate_path.empty()) {
+    std::ifstream f(c.calibrate_path);
+    if (!f) {
+      std::fprintf(stderr, "sluice-flood: --calibrate: cannot read %s\n", c.calibrate_path.c_str());
+      return 2;
+    }
+    std::stringstream text;
+    text << f.rdbuf();
+    auto cal = sluice::flood::CalibrationFromReport(text.str());
+    if (!cal.ok()) {
+      std::fprintf(stderr, "sluice-flood: --calibrate %s: %s\n", c.calibrate_path.c_str(),
+                   cal.status().message().c_str());
+      return 2;
+    }
+    in.call_latency_s = cal->call_latency_s;
+    in.records_per_call = cal->records_per_call;
+  }
+  auto r = sluice::flood::Plan(in);
+  if (!r.ok()) {
+    std::fprintf(stderr, "sluice-flood: plan: %s\n", r.status().message().c_str());
+    return 2;
+  }
+  const std::string out =
+      c.plan_json ? sluice::flood::PlanToJson(in, *r) + "\n" : sluice::flood::FormatPlan(in, *r);
+  std::fputs(out.c_str(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv, argv + argc);
+  auto cmd = sluice::flood::ParseCommandLine(args);
+  if (!cmd.ok()) {
+    std::fprintf(stderr, "sluice-flood: %s\n", cmd.status().message().c_str());
+    return 2;
+  }
+  if (cmd->kind == sluice::flood::Command::Kind::kHelp) {
+    std::fputs(cmd->help.c_str(), stdout);
+    return 0;
+  }
+  if (cmd->kind == sluice::flood::Command::Kind::kPlan) return Plan(*cmd);
+
+  sluice::LoggingOptions lo;
+  lo.level = "warn";
+  sluice::SetupLogging("sluice-flood", lo);
+  auto shutdown = sluice::InstallSignalHandlers();
+
+  sluice::flood::RunOptions run = cmd->run;
+  run.command_line = Join(args);
+  run.tool_version = kVersion;
+  const bool tty = isatty(STDOUT_FILENO) == 1;
+  std::unique_ptr<sluice::flood::ProgressSink> progress;
+  switch (cmd->progress) {
+    case sluice::flood::ProgressMode::kNone:
+      progress = sluice::flood::MakeSilentProgress();
+      break;
+    case sluice::flood::ProgressMode::kBar:
+      progress = sluice::flood::MakeConsoleProgress(stdout, true);
+      break;
+    case sluice::flood::ProgressMode::kLines:
+      progress = sluice::flood::MakeConsoleProgress(stdout, false);
+      break;
+    case sluice::flood::ProgressMode::kAuto:
+      progress = sluice::flood::MakeConsoleProgress(stdout, tty);
+      break;
+  }
+  auto report = sluice::flood::Run(run, *progress, shutdown.get());
+  progress.reset();  // ends the bar's line
+  if (!report.ok()) {
+    std::fprintf(stderr, "sluice-flood: %s\n", report.status().ToString().c_str());
+    return 3;
+  }
+  std::fputs(sluice::flood::ReportSummary(*report).c_str(), stdout);
+  if (!run.report_prefix.empty()) {
+    auto paths = sluice::flood::WriteReports(*report, run.report_prefix);
+    if (!paths.ok()) {
+      std::fprintf(stderr, "sluice-flood: %s\n", paths.status().ToString().c_str());
+      return 3;
+    }
+    std::printf("report        %s\n", Join(*paths).c_str());
+  }
+  for (const auto& t : report->thresholds) {
+    if (!t.passed) return 1;
+  }
+  return 0;
+}
