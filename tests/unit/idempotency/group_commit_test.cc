@@ -1,5 +1,10 @@
 #include "sluice/idempotency/group_commit.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
@@ -248,6 +253,109 @@ TEST(GroupCommitterTest, ConcurrentProducersOnARealStore) {
   EXPECT_EQ(stats.entries, uint64_t{kThreads} * kRequests * kPerRequest);
   EXPECT_LE(stats.groups, stats.requests);
   EXPECT_EQ((*store)->stats().recorded, uint64_t{kThreads} * kRequests * kPerRequest);
+}
+
+}  // namespace
+}  // namespace sluice::idempotency
+
+namespace sluice::idempotency {
+namespace {
+
+TEST(GroupCommitterRealStoreTest, DiskFullAndLockedReachTheCallers) {
+  test::TempDir dir;
+  SqliteStoreOptions so;
+  so.path = dir.File("errors.db");
+  so.busy_timeout = std::chrono::milliseconds(0);
+  so.max_size_bytes = 128 * 1024;
+  auto store = OpenSqliteStore(so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto committer = GroupCommitter::Start(store->get());
+  ASSERT_TRUE(committer.ok());
+
+  // Locked by another connection: Unavailable, retryable, nothing recorded.
+  {
+    test::RawDb other(so.path);
+    ASSERT_EQ(other.Exec("BEGIN IMMEDIATE"), SQLITE_OK);
+    Status s = (*committer)->Enqueue(Entries("locked", 3)).get();
+    EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s;
+    ASSERT_EQ(other.Exec("ROLLBACK"), SQLITE_OK);
+  }
+  auto got = (*store)->CheckBatch(std::vector<std::string>{"locked-0"});
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE((*got)[0].has_value());
+  EXPECT_TRUE((*committer)->Enqueue(Entries("locked", 3)).get().ok());  // and it recovers
+
+  // Full: ResourceExhausted.
+  Status s;
+  for (int i = 0; i < 1000 && s.ok(); ++i) {
+    s = (*committer)->Enqueue(Entries("fill" + std::to_string(i), 50)).get();
+  }
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s;
+  EXPECT_GE((*committer)->stats().failed_groups, 2u);
+}
+
+// A child process records through a GroupCommitter from several threads and reports each request
+// once its future says Ok; after SIGKILL, every reported request must be in the store.
+TEST(GroupCommitterRealStoreTest, AcknowledgedRequestsSurviveSigkill) {
+  test::TempDir dir;
+  SqliteStoreOptions so;
+  so.path = dir.File("crash.db");
+  constexpr int kThreads = 4;
+  constexpr int kPerRequest = 20;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    auto store = OpenSqliteStore(so);
+    if (!store.ok()) _exit(2);
+    auto committer = GroupCommitter::Start(store->get());
+    if (!committer.ok()) _exit(3);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int64_t r = 0;; ++r) {
+          const std::string prefix = "c" + std::to_string(t) + "-" + std::to_string(r);
+          if (!(*committer)->Enqueue(Entries(prefix, kPerRequest)).get().ok()) _exit(4);
+          const int64_t ack[2] = {t, r};
+          if (write(fds[1], ack, sizeof ack) != sizeof ack) _exit(5);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    _exit(0);
+  }
+  close(fds[1]);
+  std::vector<int64_t> last(kThreads, -1);
+  int64_t ack[2];
+  int acks = 0;
+  while (acks < 400 && read(fds[0], ack, sizeof ack) == sizeof ack) {
+    last[ack[0]] = std::max(last[ack[0]], ack[1]);
+    ++acks;
+  }
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  while (read(fds[0], ack, sizeof ack) == sizeof ack) last[ack[0]] = std::max(last[ack[0]], ack[1]);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  ASSERT_EQ(acks, 400);
+
+  auto store = OpenSqliteStore(so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (int t = 0; t < kThreads; ++t) {
+    for (int64_t r = 0; r <= last[t]; ++r) {
+      std::vector<std::string> ids;
+      for (const Entry& e :
+           Entries("c" + std::to_string(t) + "-" + std::to_string(r), kPerRequest)) {
+        ids.push_back(e.event_id);
+      }
+      auto got = (*store)->CheckBatch(ids);
+      ASSERT_TRUE(got.ok()) << got.status();
+      for (const auto& x : *got) ASSERT_TRUE(x.has_value()) << "thread " << t << " request " << r;
+    }
+  }
 }
 
 }  // namespace
