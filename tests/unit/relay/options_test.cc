@@ -1,0 +1,147 @@
+#include "sluice/relay/options.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "sluice/config/config.h"
+
+namespace sluice::relay {
+namespace {
+
+constexpr char kMinimal[] = R"(
+kafka:
+  bootstrap: 127.0.0.1:9092
+  topics: [sf.contact.events]
+salesforce:
+  login_url: http://127.0.0.1:8443
+  auth:
+    flow: client_credentials
+    client_id: app
+    client_secret: s3cret
+)";
+
+Result<RelayOptions> Load(const std::string& yaml,
+                          const std::map<std::string, std::string>& env = {}) {
+  config::LoadOptions load;
+  load.schema_path = SLUICE_RELAY_SCHEMA;
+  load.env_prefix = "SLUICE_RELAY_";
+  load.env = &env;
+  auto c = config::Config::LoadString(yaml, load, "relay.yaml");
+  if (!c.ok()) return c.status();
+  return RelayOptionsFromConfig(*c);
+}
+
+TEST(RelayOptionsTest, MinimalFileGetsDocumentedDefaults) {
+  auto o = Load(kMinimal);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->bootstrap, "127.0.0.1:9092");
+  EXPECT_EQ(o->topics, std::vector<std::string>{"sf.contact.events"});
+  EXPECT_EQ(o->group_id, "sluice-relay");
+  EXPECT_EQ(o->max_records, 200u);
+  EXPECT_EQ(o->linger, std::chrono::milliseconds(20));
+  EXPECT_EQ(o->max_in_flight, 20);
+  EXPECT_DOUBLE_EQ(o->requests_per_second, 100);
+  EXPECT_DOUBLE_EQ(o->budget_reserve, 0.1);
+  EXPECT_EQ(o->dlq_suffix, ".dlq");
+  EXPECT_TRUE(o->idempotency_enabled);
+  EXPECT_EQ(o->idempotency_retention, std::chrono::hours(24 * 7));
+  EXPECT_EQ(o->http_port, 9464);
+  EXPECT_EQ(o->auth.client_secret, "s3cret");
+  EXPECT_FALSE(o->instance_id.empty());
+}
+
+TEST(RelayOptionsTest, EveryDeliveryKnobIsRead) {
+  auto o = Load(std::string(kMinimal) + R"(
+delivery:
+  max_records: 50
+  linger: 5ms
+  max_in_flight: 4
+  requests_per_second: 12.5
+  records_per_second: 500
+  budget_reserve: 0.25
+  max_buffered_events: 1000
+  retry: {initial: 50ms, multiplier: 3, cap: 2s, max_attempts: 4, max_elapsed: 1m}
+http:
+  listen: 127.0.0.1:0
+)");
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->max_records, 50u);
+  EXPECT_EQ(o->linger, std::chrono::milliseconds(5));
+  EXPECT_EQ(o->max_in_flight, 4);
+  EXPECT_DOUBLE_EQ(o->requests_per_second, 12.5);
+  EXPECT_DOUBLE_EQ(o->budget_reserve, 0.25);
+  EXPECT_EQ(o->max_buffered_events, 1000u);
+  EXPECT_EQ(o->retry.initial, std::chrono::milliseconds(50));
+  EXPECT_DOUBLE_EQ(o->retry.multiplier, 3);
+  EXPECT_EQ(o->retry.max_attempts, 4);
+  EXPECT_EQ(o->retry.max_elapsed, std::chrono::minutes(1));
+  EXPECT_EQ(o->http_port, 0);
+}
+
+TEST(RelayOptionsTest, EnvironmentOverridesTheFile) {
+  auto o = Load(kMinimal, {{"SLUICE_RELAY_DELIVERY__REQUESTS_PER_SECOND", "42"},
+                           {"SLUICE_RELAY_KAFKA__GROUP_ID", "blue"}});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_DOUBLE_EQ(o->requests_per_second, 42);
+  EXPECT_EQ(o->group_id, "blue");
+}
+
+TEST(RelayOptionsTest, JwtFlowNeedsUsernameAndKey) {
+  std::string yaml = kMinimal;
+  yaml.replace(yaml.find("client_credentials"), 18, "jwt_bearer");
+  auto o = Load(yaml);
+  EXPECT_FALSE(o.ok());
+}
+
+struct BadCase {
+  const char* name;
+  std::string yaml;
+  const char* needle;  // must appear in the error
+};
+
+class RelayOptionsBadTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(RelayOptionsBadTest, ClearErrorNamingTheProblem) {
+  auto o = Load(GetParam().yaml);
+  ASSERT_FALSE(o.ok());
+  EXPECT_NE(o.status().message().find(GetParam().needle), std::string::npos)
+      << o.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Hostile, RelayOptionsBadTest,
+    ::testing::Values(
+        BadCase{"NotYaml", "{{{{ not: yaml", "relay.yaml"}, BadCase{"Empty", "", "relay.yaml"},
+        BadCase{"ScalarTop", "just a string", "relay.yaml"},
+        BadCase{"UnknownKey", std::string(kMinimal) + "delivery: {speed: 9}\n", "speed"},
+        BadCase{"WrongType", std::string(kMinimal) + "delivery: {requests_per_second: fast}\n",
+                "requests_per_second"},
+        BadCase{"TooManyRecords", std::string(kMinimal) + "delivery: {max_records: 201}\n",
+                "max_records"},
+        BadCase{"ZeroRate", std::string(kMinimal) + "delivery: {requests_per_second: 0}\n",
+                "requests_per_second"},
+        BadCase{"ReserveAboveOne", std::string(kMinimal) + "delivery: {budget_reserve: 2}\n",
+                "budget_reserve"},
+        BadCase{"BadDuration", std::string(kMinimal) + "delivery: {linger: soon}\n", "linger"},
+        BadCase{"BadListen", std::string(kMinimal) + "http: {listen: nowhere}\n", "listen"},
+        BadCase{"BadPort", std::string(kMinimal) + "http: {listen: \"h:99999\"}\n", "listen"},
+        BadCase{"NoTopics",
+                "kafka: {bootstrap: b, topics: []}\nsalesforce: {login_url: u, auth: {flow: "
+                "client_credentials, client_id: a, client_secret: b}}\n",
+                "topics"},
+        BadCase{"NoSecret",
+                "kafka: {bootstrap: b, topics: [t]}\nsalesforce: {login_url: u, auth: {flow: "
+                "client_credentials, client_id: a}}\n",
+                "client_secret"},
+        BadCase{"MissingSecretFile",
+                "kafka: {bootstrap: b, topics: [t]}\nsalesforce: {login_url: u, auth: {flow: "
+                "client_credentials, client_id: a, client_secret_file: /nonexistent/x}}\n",
+                "client_secret"},
+        BadCase{"BinaryGarbage", std::string("\x01\x02\xff\xfe\x00zz", 7), "relay.yaml"},
+        BadCase{"Huge", std::string(5 * 1024 * 1024, '#'), "relay.yaml"}),
+    [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace sluice::relay
