@@ -53,6 +53,8 @@ constexpr Ms kStoreRetryDelay{500};
 // Header the DLQ tool sets on replayed records; a replayed record is processed again even when
 // the store remembers it as dead-lettered.
 constexpr char kReplayCountHeader[] = "sluice.replay.count";
+// Set on a DLQ record whose value had to be left out (see ProduceDlq).
+constexpr char kValueOmittedHeader[] = "sluice.value.omitted";
 
 bool HasHeader(const kafka::Headers& headers, std::string_view name) {
   return std::any_of(headers.begin(), headers.end(),
@@ -139,7 +141,9 @@ class Relay::Impl final : public kafka::RebalanceListener {
   void OnDelivered(std::vector<uint64_t> seqs, std::vector<idempotency::Entry> entries);
   void DeadLetter(Pending& p, const std::string& error_class, const std::string& code,
                   const std::string& message);
-  void ProduceDlq(uint64_t seq, envelope::DlqInfo info);
+  // omit_value: the value could not be written (too large for the DLQ topic); send the headers
+  // and a sluice.value.omitted note so the reason still reaches operators.
+  void ProduceDlq(uint64_t seq, envelope::DlqInfo info, bool omit_value = false);
   void Resolve(Pending& p);
   void Erase(uint64_t seq);
   void MaybeCommit(bool force, const std::vector<flow::PartitionId>* only = nullptr);
@@ -200,6 +204,9 @@ class Relay::Impl final : public kafka::RebalanceListener {
   bool shutting_down_ = false;
   int64_t in_flight_calls_ = 0;
   int64_t other_ops_ = 0;  // DLQ produces and store commits in progress (and delayed retries)
+  // Delivered events whose store write has not committed yet. A crash re-sends them (as upserts
+  // of the same records), so dispatch stops while there are too many: the window stays bounded.
+  int64_t unstored_ = 0;
   Clock::TimePoint last_commit_;
   bool budget_probe_out_ = false;
   int64_t known_api_max_ = 0;
@@ -253,6 +260,8 @@ Status Relay::Impl::Init() {
   kafka::ProducerOptions producer_options;
   producer_options.bootstrap = options_.bootstrap;
   producer_options.properties = options_.kafka_properties;
+  // Whatever the source topic took must fit into the DLQ (the broker's own cap still applies).
+  producer_options.properties.emplace("message.max.bytes", "16777216");
   ASSIGN_OR_RETURN(producer_, kafka::Producer::Create(producer_options));
   ASSIGN_OR_RETURN(
       admin_, kafka::Admin::Create(kafka::AdminOptions{.bootstrap = options_.bootstrap,
@@ -691,6 +700,7 @@ void Relay::Impl::Dispatch(Clock::TimePoint now) {
 }
 
 bool Relay::Impl::TrySend(OutBatch& batch) {
+  if (unstored_ >= gate_->limit() * static_cast<int64_t>(options_.max_records)) return false;
   if (!budget_->Allow()) {
     ProbeBudget();
     return false;
@@ -884,11 +894,13 @@ void Relay::Impl::OnDelivered(std::vector<uint64_t> seqs, std::vector<idempotenc
     if (auto it = pending_.find(seq); it != pending_.end()) Busy(it->second->pid, 1);
   }
   ++other_ops_;
+  unstored_ += static_cast<int64_t>(seqs.size());
   auto shared_seqs = std::make_shared<std::vector<uint64_t>>(std::move(seqs));
   auto shared_entries = std::make_shared<std::vector<idempotency::Entry>>(entries);
   committer_->Enqueue(std::move(entries), [this, shared_seqs, shared_entries](const Status& s) {
     Post([this, shared_seqs, shared_entries, s] {
       --other_ops_;
+      unstored_ -= static_cast<int64_t>(shared_seqs->size());
       for (uint64_t seq : *shared_seqs) {
         if (auto it = pending_.find(seq); it != pending_.end()) Busy(it->second->pid, -1);
       }
@@ -929,7 +941,7 @@ void Relay::Impl::DeadLetter(Pending& p, const std::string& error_class, const s
   ProduceDlq(p.seq, std::move(info));
 }
 
-void Relay::Impl::ProduceDlq(uint64_t seq, envelope::DlqInfo info) {
+void Relay::Impl::ProduceDlq(uint64_t seq, envelope::DlqInfo info, bool omit_value) {
   auto it = pending_.find(seq);
   if (it == pending_.end()) return;
   Pending& p = *it->second;
@@ -941,19 +953,31 @@ void Relay::Impl::ProduceDlq(uint64_t seq, envelope::DlqInfo info) {
   }
   const std::string topic = DlqTopicFor(p.msg.topic);
   if (dlq_ready_.count(topic) == 0) EnsureDlqTopic(p.msg.topic);
-  kafka::ProducerRecord record(topic, p.msg.key_is_null ? std::nullopt : std::optional(p.msg.key),
-                               p.msg.value_is_null ? std::nullopt : std::optional(p.msg.value),
-                               envelope::MakeDlqHeaders(p.msg.headers, info));
+  kafka::Headers headers = envelope::MakeDlqHeaders(p.msg.headers, info);
+  if (omit_value) {
+    headers.emplace_back(
+        kValueOmittedHeader,
+        fmt::format("the original value ({} bytes) is too large for the DLQ "
+                    "topic; it is still at {}[{}]@{}",
+                    p.msg.value.size(), p.msg.topic, p.msg.partition, p.msg.offset));
+  }
+  kafka::ProducerRecord record(
+      topic, p.msg.key_is_null ? std::nullopt : std::optional(p.msg.key),
+      p.msg.value_is_null || omit_value ? std::nullopt : std::optional(p.msg.value),
+      std::move(headers));
   ++other_ops_;
   Busy(p.pid, 1);
   auto shared_info = std::make_shared<envelope::DlqInfo>(std::move(info));
-  auto retry_later = [this, seq, shared_info](const Status& why) {
-    log_->warn("DLQ produce failed ({}); retrying in {} ms", why.ToString(),
-               kDlqRetryDelay.count());
-    PostAfter(kDlqRetryDelay, [this, seq, shared_info] {
+  auto retry_later = [this, seq, shared_info, omit_value](const Status& why) {
+    // A record the DLQ can never take as it is (too large) would block its partition forever:
+    // send it again without its value. Anything else (broker down) is retried as it is.
+    const bool too_large = why.code() == StatusCode::kInvalidArgument && !omit_value;
+    log_->warn("DLQ produce failed ({}); {}", why.ToString(),
+               too_large ? "sending it again without its value" : "retrying in a second");
+    PostAfter(too_large ? Ms(0) : kDlqRetryDelay, [this, seq, shared_info, omit_value, too_large] {
       --other_ops_;
       if (auto it = pending_.find(seq); it != pending_.end()) Busy(it->second->pid, -1);
-      ProduceDlq(seq, *shared_info);
+      ProduceDlq(seq, *shared_info, omit_value || too_large);
     });
   };
   Status s = producer_->Produce(

@@ -1,0 +1,110 @@
+// A test harness for sluice-relay: a real broker (KafkaBroker), a real sluice-sfsim process, and
+// one or more sluice-relay processes with a generated config; helpers to produce events, read the
+// sfsim ledger and the DLQ topic, and wait by condition with deadlines.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sluice/kafka/message.h"
+#include "sluice/testing/kafka_broker.h"
+#include "sluice/testing/process.h"
+#include "sluice/testing/sfsim_process.h"
+
+namespace sluice::testing {
+
+struct LedgerRow {
+  uint64_t seq = 0;
+  int64_t received_ms = 0;
+  std::string sobject;
+  std::string external_id;
+  std::string event_id;
+  uint64_t request_id = 0;
+  bool created = false;
+};
+
+struct DlqRow {
+  std::string key;
+  std::string value;
+  kafka::Headers headers;
+  std::string Header(const std::string& name) const;
+};
+
+// One event to produce; value is the envelope JSON (or garbage for malformed-input tests).
+struct TestEvent {
+  std::string key;
+  std::string value;
+  std::string event_id;  // empty for records that are not valid envelopes
+  kafka::Headers headers;
+};
+
+// A valid upsert of a Contact keyed by `key` (Sluice_Key__c) with LastName (unless `valid` is
+// false: then LastName is missing and sfsim answers REQUIRED_FIELD_MISSING).
+TestEvent MakeContactEvent(const std::string& key, int seq, bool valid = true);
+
+// Thread-safety: not thread-safe; one test thread owns it.
+class RelayHarness {
+ public:
+  struct Options {
+    int partitions = 4;
+    std::vector<std::string> sfsim_flags;
+    // Extra YAML appended under `delivery:` (indented by the harness), e.g. "requests_per_second:
+    // 50".
+    std::map<std::string, std::string> delivery;
+    std::string event_id_field = "Sluice_Event_Id__c";
+  };
+
+  static Result<std::unique_ptr<RelayHarness>> Create(const Options& options);
+  ~RelayHarness();
+
+  const std::string& topic() const { return topic_; }
+  std::string dlq_topic() const { return topic_ + ".dlq"; }
+  SfsimProcess& sfsim() { return *sfsim_; }
+
+  // Starts relay instance `index` (a fresh process; the same idempotency store as before for that
+  // index). Returns its metrics port.
+  Result<uint16_t> StartRelay(int index = 0);
+  // SIGTERM (graceful) or SIGKILL; returns the exit code.
+  int StopRelay(int index = 0, bool kill = false);
+  bool RelayRunning(int index = 0);
+
+  // Produces every event with acks=all and waits for all delivery reports.
+  Status Produce(const std::vector<TestEvent>& events);
+
+  // sfsim /sim/stats as parsed numbers (top-level unsigned fields, api_usage.used/max as
+  // "api_usage.used" and "api_usage.max").
+  Result<std::map<std::string, uint64_t>> Stats();
+  Result<std::vector<LedgerRow>> Ledger();
+  // Reads the DLQ topic from the beginning until `expected` records came or `timeout` passed.
+  Result<std::vector<DlqRow>> ReadDlq(size_t expected, std::chrono::milliseconds timeout);
+  // GET the relay's /metrics.
+  Result<std::string> Metrics(int index = 0);
+  // Value of one unlabelled sample of the relay's /metrics, or nullopt.
+  std::optional<double> MetricValue(int index, const std::string& sample);
+
+  // Waits until `pred` holds, checking every 200 ms; false at the deadline.
+  static bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+  // Waits until sfsim's ledger has at least `n` entries.
+  bool WaitForLedger(uint64_t n, std::chrono::milliseconds timeout);
+
+  const std::string& work_dir() const { return dir_; }
+
+ private:
+  RelayHarness() = default;
+  std::string WriteConfig(int index);
+
+  Options options_;
+  std::string dir_;
+  std::string topic_;
+  std::string bootstrap_;
+  std::unique_ptr<SfsimProcess> sfsim_;
+  std::map<int, std::unique_ptr<ChildProcess>> relays_;
+  std::map<int, uint16_t> relay_ports_;
+};
+
+}  // namespace sluice::testing
