@@ -1,0 +1,344 @@
+#include "sluice/dlq/cli.h"
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+
+#include "sluice/config/config.h"
+#include "sluice/config/json_schema.h"
+
+namespace sluice::dlq {
+namespace {
+
+constexpr char kHelpHint[] = "run 'sluice-dlq --help' (or 'sluice-dlq COMMAND --help')";
+
+// The config file: every key optional; the command line wins.
+constexpr char kConfigSchema[] = R"({
+  "$schema": "http://json-schema.org/draft-04/schema#",
+  "title": "sluice-dlq config",
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "bootstrap": {"type": "string", "minLength": 1},
+    "kafka": {"type": "object",
+              "additionalProperties": {"type": ["string", "number", "integer", "boolean"]}},
+    "topic": {"type": "string", "minLength": 1, "maxLength": 249},
+    "timeout": {"type": ["string", "integer"]},
+    "idle_timeout": {"type": ["string", "integer"]},
+    "max_replays": {"type": "integer", "minimum": 0},
+    "batch_size": {"type": "integer", "minimum": 1, "maximum": 100000},
+    "rate": {"type": "number", "minimum": 0}
+  }
+})";
+
+struct Flags {
+  std::string bootstrap;
+  std::vector<std::string> properties;
+  std::map<std::string, std::string> config_properties;
+  std::string timeout = "10s";
+  std::string topic;
+  std::vector<std::string> classes, codes, keys, sobjects, source_topics;
+  std::string since, until;
+  bool json = false;
+  int64_t limit = 0;
+  int64_t partition = -1;
+  int64_t offset = -1;
+  std::string to;
+  std::string group;
+  bool dry_run = false;
+  double rate = 0;
+  int64_t max_replays = 3;
+  int64_t batch_size = 500;
+  std::string idle_timeout = "30s";
+  std::string progress = "auto";
+};
+
+std::string ConfigPath(const std::vector<std::string>& argv) {
+  for (size_t i = 1; i < argv.size(); ++i) {
+    if (argv[i] == "--config" && i + 1 < argv.size()) return argv[i + 1];
+    if (argv[i].rfind("--config=", 0) == 0) return argv[i].substr(9);
+  }
+  return "";
+}
+
+Status LoadConfig(const std::string& path, Flags* f) {
+  config::LoadOptions lo;
+  lo.max_file_bytes = 1024 * 1024;
+  ASSIGN_OR_RETURN(config::Config cfg, config::Config::LoadFile(path, lo));
+  rapidjson::Document doc;
+  const std::string json = cfg.ToJson();
+  doc.Parse(json.c_str());
+  if (doc.HasParseError()) return InvalidArgumentError(path + ": not a mapping");
+  ASSIGN_OR_RETURN(config::JsonSchema schema,
+                   config::JsonSchema::FromString(kConfigSchema, "dlq.config.schema.json"));
+  if (auto v = schema.Validate(doc)) {
+    return InvalidArgumentError(
+        fmt::format("{}: {}: {}", path, v->pointer.empty() ? "/" : v->pointer, v->message));
+  }
+  if (cfg.Has("/bootstrap")) f->bootstrap = cfg.GetString("/bootstrap", f->bootstrap);
+  f->config_properties = cfg.GetStringMap("/kafka");
+  if (cfg.Has("/topic")) f->topic = cfg.GetString("/topic", f->topic);
+  for (const auto& [key, out] :
+       {std::pair{"/timeout", &f->timeout}, std::pair{"/idle_timeout", &f->idle_timeout}}) {
+    if (!cfg.Has(key)) continue;
+    auto d = cfg.GetDuration(key);
+    if (!d.ok()) return d.status();
+    *out = std::to_string(d->count());
+  }
+  f->max_replays = cfg.GetInt("/max_replays", f->max_replays);
+  f->batch_size = cfg.GetInt("/batch_size", f->batch_size);
+  f->rate = cfg.GetDouble("/rate", f->rate);
+  return Status::Ok();
+}
+
+void AddTopic(CLI::App* sub, Flags* f) {
+  sub->add_option("--topic", f->topic, "the DLQ topic, e.g. sf.contact.events.dlq");
+}
+
+void AddFilters(CLI::App* sub, Flags* f) {
+  sub->add_option("--error-class", f->classes,
+                  "invalid_envelope, permanent or retry_exhausted (repeatable, or a,b)")
+      ->delimiter(',')
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--error-code", f->codes,
+                  "e.g. REQUIRED_FIELD_MISSING, UNABLE_TO_LOCK_ROW, schema (repeatable, or a,b)")
+      ->delimiter(',')
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--key", f->keys, "record key, exact (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--sobject", f->sobjects, "the envelope's sObject (repeatable, or a,b)")
+      ->delimiter(',')
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--source-topic", f->source_topics, "sluice.source.topic (repeatable, or a,b)")
+      ->delimiter(',')
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--since", f->since,
+                  "failed at or after: RFC 3339 (2026-11-21T05:00:00Z), a duration ago (2h), or "
+                  "epoch ms");
+  sub->add_option("--until", f->until, "failed before (same forms as --since)");
+}
+
+Result<std::chrono::milliseconds> Duration(const char* flag, const std::string& text,
+                                           bool allow_zero) {
+  auto d = config::ParseDuration(text);
+  if (!d.ok()) return InvalidArgumentError(fmt::format("{}: {}", flag, d.status().message()));
+  if (!allow_zero && d->count() <= 0)
+    return InvalidArgumentError(std::string(flag) + " must be > 0");
+  if (*d > std::chrono::hours(24)) return InvalidArgumentError(std::string(flag) + " is over 24h");
+  return *d;
+}
+
+Status CheckValues(const char* flag, const std::vector<std::string>& values) {
+  for (const auto& v : values) {
+    if (v.empty()) return InvalidArgumentError(std::string(flag) + " must not be empty");
+    if (v.size() > 4096) return InvalidArgumentError(std::string(flag) + " is too long");
+  }
+  return Status::Ok();
+}
+
+Result<Command> Build(const std::string& mode, Flags& f, int64_t now_ms) {
+  Command c;
+  c.kind = mode == "stats"  ? Command::Kind::kStats
+           : mode == "list" ? Command::Kind::kList
+           : mode == "show" ? Command::Kind::kShow
+                            : Command::Kind::kReplay;
+  KafkaOptions& k = c.kafka;
+  k.bootstrap = f.bootstrap;
+  k.properties = f.config_properties;
+  for (const std::string& p : f.properties) {
+    const size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgumentError("-X expects key=value (a librdkafka property), got '" +
+                                  p.substr(0, 200) + "'");
+    }
+    k.properties[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  if (!k.bootstrap.empty()) {
+    k.properties.erase("bootstrap.servers");  // --bootstrap wins
+  } else if (!k.properties.count("bootstrap.servers")) {
+    return InvalidArgumentError(
+        "--bootstrap HOST:PORT is required (or bootstrap: in --config, or -X "
+        "bootstrap.servers=...)");
+  }
+  ASSIGN_OR_RETURN(k.timeout, Duration("--timeout", f.timeout, false));
+  if (f.topic.empty()) return InvalidArgumentError("--topic TOPIC (the DLQ topic) is required");
+  if (f.topic.size() > 249) return InvalidArgumentError("--topic is longer than 249 characters");
+  c.topic = f.topic;
+
+  Filter& filter = c.filter;
+  RETURN_IF_ERROR(CheckValues("--error-class", f.classes));
+  RETURN_IF_ERROR(CheckValues("--error-code", f.codes));
+  RETURN_IF_ERROR(CheckValues("--key", f.keys));
+  RETURN_IF_ERROR(CheckValues("--sobject", f.sobjects));
+  RETURN_IF_ERROR(CheckValues("--source-topic", f.source_topics));
+  filter.error_classes = f.classes;
+  filter.error_codes = f.codes;
+  filter.keys = f.keys;
+  filter.sobjects = f.sobjects;
+  filter.source_topics = f.source_topics;
+  if (!f.since.empty()) {
+    auto t = ParseTimeBound(f.since, now_ms);
+    if (!t.ok()) return t.status().WithContext("--since");
+    filter.since_ms = *t;
+  }
+  if (!f.until.empty()) {
+    auto t = ParseTimeBound(f.until, now_ms);
+    if (!t.ok()) return t.status().WithContext("--until");
+    filter.until_ms = *t;
+  }
+  if (filter.since_ms && filter.until_ms && *filter.since_ms >= *filter.until_ms) {
+    return InvalidArgumentError("--since must be before --until");
+  }
+  c.json = f.json;
+  if (f.limit < 0) return InvalidArgumentError("--limit must be >= 0");
+  c.limit = f.limit;
+
+  if (c.kind == Command::Kind::kShow) {
+    if (f.partition < 0 || f.partition > INT32_MAX) {
+      return InvalidArgumentError("show needs --partition P (>= 0)");
+    }
+    if (f.offset < 0) return InvalidArgumentError("show needs --offset O (>= 0)");
+    c.partition = static_cast<int32_t>(f.partition);
+    c.offset = f.offset;
+  }
+  if (c.kind == Command::Kind::kReplay) {
+    ReplayOptions& r = c.replay;
+    r.dlq_topic = c.topic;
+    r.filter = filter;
+    r.to_topic = f.to;
+    if (!f.to.empty() && f.to == c.topic) {
+      return InvalidArgumentError("--to must not be the DLQ topic itself");
+    }
+    if (f.max_replays < 1) return InvalidArgumentError("--max-replays must be >= 1");
+    r.max_replays = f.max_replays;
+    r.limit = f.limit;
+    if (!(f.rate >= 0) || f.rate > 1e9) return InvalidArgumentError("--rate must be in 0..1e9");
+    r.rate = f.rate;
+    if (f.batch_size < 1 || f.batch_size > 100000) {
+      return InvalidArgumentError("--batch-size must be in 1..100000");
+    }
+    r.batch_size = static_cast<size_t>(f.batch_size);
+    r.dry_run = f.dry_run;
+    ASSIGN_OR_RETURN(r.idle_timeout, Duration("--idle-timeout", f.idle_timeout, false));
+    if (f.group.size() > 249) return InvalidArgumentError("--group is longer than 249 characters");
+    c.group = f.group;
+    c.progress = f.progress == "bar"     ? ProgressMode::kBar
+                 : f.progress == "lines" ? ProgressMode::kLines
+                 : f.progress == "none"  ? ProgressMode::kNone
+                                         : ProgressMode::kAuto;
+  }
+  return c;
+}
+
+}  // namespace
+
+std::string_view ConfigSchema() { return kConfigSchema; }
+
+Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t now_ms) {
+  Flags f;
+  const std::string config_path = ConfigPath(argv);
+  if (!config_path.empty()) {
+    Status st = LoadConfig(config_path, &f);
+    if (!st.ok()) return InvalidArgumentError("--config: " + st.message() + "; " + kHelpHint);
+  }
+
+  CLI::App app{
+      "sluice-dlq: inspect a sluice dead-letter topic and replay chosen records to their source "
+      "topic exactly once. Exit 0 done, 1 partial, 2 usage or connection error.",
+      "sluice-dlq"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  std::string unused_config;
+  app.add_option("--bootstrap", f.bootstrap, "Kafka bootstrap HOST:PORT");
+  app.add_option("--config", unused_config, "YAML config file (see docs/DLQ.md)");
+  app.add_option("-X", f.properties, "librdkafka property key=value (repeatable, as kcat)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--timeout", f.timeout,
+                 "deadline for reaching Kafka and for each broker call (default 10s)");
+
+  CLI::App* stats =
+      app.add_subcommand("stats", "counts by error class/code, source topic, sObject");
+  AddTopic(stats, &f);
+  AddFilters(stats, &f);
+  stats->add_flag("--json", f.json, "one JSON object instead of tables");
+
+  CLI::App* list = app.add_subcommand("list", "one line per record matching the filters");
+  AddTopic(list, &f);
+  AddFilters(list, &f);
+  list->add_option("--limit", f.limit, "at most N records (default all)");
+  list->add_flag("--json", f.json, "JSON lines");
+
+  CLI::App* show = app.add_subcommand("show", "one record whole: headers, key, envelope");
+  AddTopic(show, &f);
+  show->add_option("--partition", f.partition, "partition of the DLQ topic");
+  show->add_option("--offset", f.offset, "offset in that partition");
+  show->add_flag("--json", f.json, "one JSON object");
+
+  CLI::App* replay = app.add_subcommand(
+      "replay", "re-publish matching records to their source topic, exactly once, resumably");
+  AddTopic(replay, &f);
+  AddFilters(replay, &f);
+  replay->add_option("--to", f.to,
+                     "send every record to this topic (default: sluice.source.topic)");
+  replay->add_option("--group", f.group,
+                     "consumer group keeping this replay's progress (default: derived from the "
+                     "topic, --to and the filters)");
+  replay->add_flag("--dry-run", f.dry_run, "show what would be sent; write nothing");
+  replay->add_option("--rate", f.rate, "records per second at most (default unlimited)");
+  replay->add_option("--max-replays", f.max_replays,
+                     "refuse records already replayed this many times (default 3)");
+  replay->add_option("--limit", f.limit, "replay at most N records this run (default all)");
+  replay->add_option("--batch-size", f.batch_size, "records per transaction (default 500)");
+  replay->add_option("--idle-timeout", f.idle_timeout,
+                     "stop when no records arrive for this long (default 30s)");
+  replay->add_option("--progress", f.progress, "auto (default), bar, lines or none")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
+  replay->add_flag("--json", f.json, "the summary as one JSON object");
+
+  std::vector<std::string> args(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
+  std::reverse(args.begin(), args.end());  // CLI11 takes them reversed
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp&) {
+    Command c;
+    for (CLI::App* sub : {stats, list, show, replay}) {
+      if (sub->parsed()) c.help = sub->help();
+    }
+    if (c.help.empty()) c.help = app.help();
+    return c;
+  } catch (const CLI::ParseError& e) {
+    for (size_t i = 1; i < argv.size(); ++i) {
+      const std::string& a = argv[i];
+      if (a == "--bootstrap" || a == "--config" || a == "-X" || a == "--timeout") {
+        ++i;
+        continue;
+      }
+      if (!a.empty() && a[0] != '-') {
+        if (a != "stats" && a != "list" && a != "show" && a != "replay") {
+          return InvalidArgumentError(
+              fmt::format("unknown command '{}' (expected stats, list, show or replay); {}",
+                          a.substr(0, 100), kHelpHint));
+        }
+        break;
+      }
+    }
+    return InvalidArgumentError(fmt::format("{}; {}", e.what(), kHelpHint));
+  }
+  std::string mode;
+  for (CLI::App* sub : {stats, list, show, replay}) {
+    if (sub->parsed()) mode = sub->get_name();
+  }
+  auto c = Build(mode, f, now_ms);
+  if (!c.ok()) return InvalidArgumentError(c.status().message() + "; " + kHelpHint);
+  return c;
+}
+
+}  // namespace sluice::dlq
