@@ -150,6 +150,10 @@ class KafkaReplayIo : public ReplayIo {
     co.group_id = group_;
     co.properties = o_.properties;
     co.properties.emplace("isolation.level", "read_committed");
+    // Static membership: a rerun after a crash (or a Rewind) takes the dead member's place at
+    // once instead of waiting out its session timeout; a second concurrent replay of the same
+    // group fences the first, as its transactional.id does.
+    co.properties.emplace("group.instance.id", "sluice-dlq-replay");
     co.auto_offset_reset = "earliest";
     co.clock = o_.clock;
     ASSIGN_OR_RETURN(consumer_, kafka::Consumer::Create(co));
