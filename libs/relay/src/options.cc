@@ -87,7 +87,7 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.requests_per_second = c.GetDouble("/delivery/requests_per_second", o.requests_per_second);
   o.records_per_second = c.GetDouble("/delivery/records_per_second", o.records_per_second);
   o.budget_reserve = c.GetDouble("/delivery/budget_reserve", o.budget_reserve);
-  o.max_buffered_events = static_cast<size_t>(c.GetInt("/delivery/max_buffered_events", 50'000));
+  o.max_buffered_events = static_cast<size_t>(c.GetInt("/delivery/max_buffered_events", 20'000));
   o.shutdown_deadline = c.GetDuration("/delivery/shutdown_deadline", o.shutdown_deadline);
   o.retry.initial =
       c.GetDuration("/delivery/retry/initial",

@@ -271,6 +271,7 @@ Status Relay::Impl::Init() {
   if (options_.idempotency_enabled) {
     idempotency::SqliteStoreOptions store_options;
     store_options.path = options_.idempotency_path;
+    store_options.cache_size_kib = 8 * 1024;
     ASSIGN_OR_RETURN(store_, idempotency::OpenSqliteStore(store_options));
     ASSIGN_OR_RETURN(committer_, idempotency::GroupCommitter::Start(store_.get()));
     idempotency::RetentionOptions retention;
@@ -657,10 +658,13 @@ void Relay::Impl::Intake(std::vector<kafka::Message>& messages) {
         p.batch_key = {e.sobject, "publish", e.event_id};
         break;
     }
-    p.send_fields =
-        (options_.event_id_field.empty() || e.operation == envelope::Operation::kPublish)
-            ? e.fields_json
-            : WithField(e.fields_json, options_.event_id_field, e.event_id);
+    // One copy of the fields per event: memory per buffered event is what bounds the relay.
+    if (options_.event_id_field.empty() || e.operation == envelope::Operation::kPublish) {
+      p.send_fields = std::move(p.event.fields_json);
+    } else {
+      p.send_fields = WithField(e.fields_json, options_.event_id_field, e.event_id);
+    }
+    std::string().swap(p.event.fields_json);
     std::optional<std::string_view> key;
     if (!p.msg.key_is_null) key = p.msg.key;
     auto id = scheduler_->Add(p.pid, p.msg.offset, key, p.seq);

@@ -69,8 +69,9 @@ struct RelayOptions {
   double records_per_second = 20'000;
   // Share of the daily API allocation never used. Default 0.1.
   double budget_reserve = 0.1;
-  // Events buffered (parsed, waiting or in flight) before partitions are paused. Default 50,000.
-  size_t max_buffered_events = 50'000;
+  // Events buffered (parsed, waiting or in flight) before partitions are paused. Default 20,000
+  // (five times what 20 calls of 200 records hold in flight).
+  size_t max_buffered_events = 20'000;
   // How long SIGTERM waits for in-flight work before closing. Default 30 s.
   std::chrono::milliseconds shutdown_deadline{30'000};
   // How long a revoke waits for the revoked partitions' in-flight work. Default 10 s.
