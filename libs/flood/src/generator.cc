@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -111,20 +112,152 @@ std::string EventGenerator::Serialize(const GeneratedRecord& r, int64_t intended
   return envelope::SerializeEvent(e);
 }
 
+namespace {
+
+// Sentinels of the template: each the width of the value it stands for, made of characters JSON
+// does not escape, and unlikely anywhere else in an envelope.
+constexpr char kIdSentinel[] = "fedcba98-7654-4321-8fed-cba987654321";
+constexpr char kTimeSentinel[] = "2999-12-31T23:59:59.999Z";
+constexpr char kKeyDigitsSentinel[] = "9081726354";
+constexpr char kPadSentinel[] = "PAD6f1c2e9aPAD";
+
+}  // namespace
+
+void EventGenerator::BuildTemplate() {
+  template_built_ = true;
+  if (!options_.use_template) return;
+  const std::string key_sentinel = options_.key_prefix + kKeyDigitsSentinel;
+  envelope::Event ev;
+  ev.event_id = kIdSentinel;
+  ev.operation =
+      options_.operation == "create" ? envelope::Operation::kCreate : envelope::Operation::kUpsert;
+  ev.sobject = options_.sobject;
+  if (ev.operation == envelope::Operation::kUpsert) {
+    ev.external_id_field = options_.external_id_field;
+    ev.external_id = key_sentinel;
+  }
+  std::map<std::string, std::string> fields;
+  if (!options_.name_field.empty()) fields[options_.name_field] = "Flood " + key_sentinel;
+  if (!options_.event_id_field.empty()) fields[options_.event_id_field] = kIdSentinel;
+  if (!options_.pad_field.empty()) fields[options_.pad_field] = kPadSentinel;
+  ev.fields_json = envelope::MakeFieldsJson(fields);
+  ev.occurred_at = kTimeSentinel;
+  ev.source = options_.source;
+  const std::string text = envelope::SerializeEvent(ev);
+
+  // Cut the text at every sentinel, in order of position.
+  struct Hit {
+    size_t pos;
+    size_t len;
+    Slot slot;
+  };
+  std::vector<Hit> hits;
+  const auto find_all = [&](const std::string& needle, Slot slot) {
+    for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) {
+      hits.push_back({p, needle.size(), slot});
+    }
+  };
+  find_all(kIdSentinel, Slot::kEventId);
+  find_all(key_sentinel, Slot::kKey);
+  find_all(kTimeSentinel, Slot::kOccurredAt);
+  if (!options_.pad_field.empty()) find_all(kPadSentinel, Slot::kPad);
+  std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.pos < b.pos; });
+  size_t at = 0;
+  for (const Hit& h : hits) {
+    if (h.pos < at) {  // overlapping sentinels: no template
+      pieces_.clear();
+      return;
+    }
+    pieces_.push_back({text.substr(at, h.pos - at), h.slot});
+    at = h.pos + h.len;
+  }
+  tail_ = text.substr(at);
+
+  // Check against SerializeEvent for a few records; any difference disables the template.
+  for (int64_t i : {int64_t{0}, int64_t{1}, int64_t{123456789}}) {
+    GeneratedRecord r;
+    r.event_id = codec_.Encode(i);
+    r.key = fmt::format("{}{:010d}", options_.key_prefix, i % 1000);
+    const int64_t ms = 1'767'225'600'123 + i;
+    const size_t pad = options_.pad_field.empty() ? 0 : static_cast<size_t>(i % 700);
+    std::string filled;
+    FillTemplate(r, FormatRfc3339Millis(ms), pad, &filled);
+    if (filled != Serialize(r, ms, pad)) {
+      pieces_.clear();
+      return;
+    }
+  }
+  template_ok_ = true;
+}
+
+void EventGenerator::FillTemplate(const GeneratedRecord& r, const std::string& occurred, size_t pad,
+                                  std::string* out) const {
+  out->clear();
+  for (const Piece& p : pieces_) {
+    out->append(p.literal);
+    switch (p.slot) {
+      case Slot::kEventId:
+        out->append(r.event_id);
+        break;
+      case Slot::kKey:
+        out->append(r.key);
+        break;
+      case Slot::kOccurredAt:
+        out->append(occurred);
+        break;
+      case Slot::kPad:
+        out->append(pad, 'x');
+        break;
+    }
+  }
+  out->append(tail_);
+}
+
 void EventGenerator::Next(int64_t index, int64_t intended_unix_ms, GeneratedRecord* out) {
-  out->event_id = codec_.Encode(index);
+  if (!template_built_) BuildTemplate();
+  out->event_id.resize(EventIdCodec::kLength);
+  codec_.EncodeTo(index, out->event_id.data());
   out->key_rank = keys_.Next();
-  out->key = fmt::format("{}{:010d}", options_.key_prefix, out->key_rank);
-  out->key_seq = key_seq_[out->key_rank]++;
+  // key_prefix + the rank in (at least) 10 zero-padded digits.
+  out->key = options_.key_prefix;
+  char digits[24];
+  int n = 0;
+  for (uint64_t v = static_cast<uint64_t>(out->key_rank); v > 0 || n < 10; v /= 10) {
+    digits[n++] = static_cast<char>('0' + v % 10);
+  }
+  while (n > 0) out->key += digits[--n];
+  if (options_.keys.keys <= (int64_t{1} << 24)) {
+    if (key_seq_dense_.empty()) key_seq_dense_.assign(static_cast<size_t>(options_.keys.keys), 0);
+    out->key_seq = key_seq_dense_[static_cast<size_t>(out->key_rank)]++;
+  } else {
+    out->key_seq = key_seq_[out->key_rank]++;
+  }
   const int64_t target = sizes_.Next();
   out->valid = !invalid_.Next();
   if (!out->valid) {
     MakeInvalid(index, target, out);
     return;
   }
-  if (base_size_ < 0)
+  if (base_size_ < 0) {
     base_size_ = static_cast<int64_t>(Serialize(*out, intended_unix_ms, 0).size());
+  }
   size_t pad = target > base_size_ ? static_cast<size_t>(target - base_size_) : 0;
+  if (options_.pad_field.empty()) pad = 0;
+  if (template_ok_ && out->key.size() == options_.key_prefix.size() + 10) {
+    // occurred_at: the calendar part changes once a second; only the milliseconds vary.
+    const int64_t second =
+        intended_unix_ms >= 0 ? intended_unix_ms / 1000 : -((-intended_unix_ms + 999) / 1000);
+    if (second != time_second_ || time_text_.empty()) {
+      time_text_ = FormatRfc3339Millis(second * 1000);
+      time_second_ = second;
+    }
+    const int ms = static_cast<int>(intended_unix_ms - second * 1000);
+    time_text_[20] = static_cast<char>('0' + ms / 100);
+    time_text_[21] = static_cast<char>('0' + ms / 10 % 10);
+    time_text_[22] = static_cast<char>('0' + ms % 10);
+    FillTemplate(*out, time_text_, pad, &out->value);
+    return;
+  }
   out->value = Serialize(*out, intended_unix_ms, pad);
   if (pad > 0 && static_cast<int64_t>(out->value.size()) != target) {
     // The base size changed (it is constant for fixed-width keys; be safe if it is not).

@@ -1,6 +1,7 @@
 #include "sluice/flood/runner.h"
 
 #include <fmt/format.h>
+#include <rapidjson/document.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -321,9 +322,10 @@ void FloodRun::Produce(const Schedule& schedule) {
     e.key_seq = rec.key_seq;
     e.valid = rec.valid;
     const int64_t index = log_->Append(e);
-    headers[0].second = rec.event_id;
+    if (!rec.valid) headers[0].second = rec.event_id;
     Status st = producer_->Produce(
-        o_.topic, rec.key, rec.value, headers, [this, index](const kafka::DeliveryReport& r) {
+        o_.topic, rec.key, rec.value, rec.valid ? no_headers : headers,
+        [this, index](const kafka::DeliveryReport& r) {
           if (r.status.ok()) {
             log_->SetState(index, ProducedEvent::kAcked);
             counters_.acked.fetch_add(1, std::memory_order_relaxed);
@@ -496,8 +498,22 @@ void FloodRun::ReadDlq(Verifier* verifier, Report* report) {
     if (!batch.ok()) break;
     for (const kafka::Message& m : *batch) {
       if (m.is_error()) continue;
+      // The id header of an invalid record, else the event_id of the envelope it kept.
+      bool found = false;
       for (const auto& [name, value] : m.headers) {
-        if (name == kEventIdHeader) verifier->AddDlqEventId(value);
+        if (name == kEventIdHeader) {
+          verifier->AddDlqEventId(value);
+          found = true;
+        }
+      }
+      if (!found && m.value.size() < (16u << 20)) {
+        rapidjson::Document doc;
+        doc.Parse<rapidjson::kParseIterativeFlag>(m.value.data(), m.value.size());
+        if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("event_id") &&
+            doc["event_id"].IsString()) {
+          verifier->AddDlqEventId(
+              std::string_view(doc["event_id"].GetString(), doc["event_id"].GetStringLength()));
+        }
       }
       auto it = want.find(m.partition);
       if (it != want.end() && m.offset + 1 >= it->second) want.erase(it);

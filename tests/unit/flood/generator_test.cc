@@ -146,3 +146,38 @@ TEST(GeneratorTest, FormatsRfc3339Millis) {
 
 }  // namespace
 }  // namespace sluice::flood
+
+namespace sluice::flood {
+namespace {
+
+// The template path must give exactly the bytes SerializeEvent gives.
+TEST(GeneratorTemplateTest, TemplateOutputIsByteForByteSerializeEvent) {
+  for (const char* op : {"upsert", "create"}) {
+    for (const char* sizes : {"fixed:512", "uniform:0-3000", "fixed:10"}) {
+      GeneratorOptions fast = Options();
+      fast.operation = op;
+      fast.sizes = *ParsePayloadSizes(sizes);
+      fast.invalid_fraction = 0.1;
+      fast.key_prefix = "k/é-";
+      GeneratorOptions slow = fast;
+      slow.use_template = false;
+      auto a = EventGenerator::Create(fast, 77);
+      auto b = EventGenerator::Create(slow, 77);
+      ASSERT_TRUE(a.ok() && b.ok());
+      GeneratedRecord ra, rb;
+      for (int64_t i = 0; i < 3000; ++i) {
+        // Times cross second boundaries, and one is before 1970.
+        const int64_t ms = i == 5 ? -1234 : kWallMs + i * 7;
+        a->Next(i, ms, &ra);
+        b->Next(i, ms, &rb);
+        ASSERT_EQ(ra.value, rb.value) << op << " " << sizes << " " << i;
+        ASSERT_EQ(ra.key, rb.key);
+      }
+      EXPECT_TRUE(a->uses_template()) << op << " " << sizes;
+      EXPECT_FALSE(b->uses_template());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sluice::flood

@@ -173,7 +173,8 @@ TEST_F(FloodKafkaTest, BurstLandsOnTheTopicAsValidAndInvalidEnvelopes) {
   EXPECT_TRUE(fs::exists(dir_ / "r.csv"));
   EXPECT_TRUE(fs::exists(dir_ / "r.html"));
 
-  // Every record carries its event id; the invalid ones fail the envelope check, the others pass.
+  // Invalid records carry their event id in a header (their value may not be JSON); valid ones in
+  // the envelope. The invalid ones fail the envelope check, the others pass.
   std::atomic<bool> stop{false};
   auto records =
       ConsumeAndCommit(broker_->bootstrap(), KafkaBroker::UniqueName("g"), topic_, stop, 3000);
@@ -185,16 +186,17 @@ TEST_F(FloodKafkaTest, BurstLandsOnTheTopicAsValidAndInvalidEnvelopes) {
     for (const auto& [k, v] : m.headers) {
       if (k == kEventIdHeader) id = v;
     }
-    EXPECT_EQ(id.size(), 36u);
-    ids.insert(id);
     auto e = envelope::ParseEvent(m.value, {});
     if (!e.ok()) {
       ++failed;
+      EXPECT_EQ(id.size(), 36u);
     } else {
-      EXPECT_EQ(e->event_id, id);
+      EXPECT_TRUE(id.empty());
+      id = e->event_id;
       EXPECT_EQ(e->external_id, m.key);
       EXPECT_EQ(m.value.size(), 512u);
     }
+    ids.insert(id);
   }
   EXPECT_EQ(failed, invalid);
   EXPECT_EQ(ids.size(), 3000u);

@@ -14,8 +14,9 @@
 
 namespace sluice::flood {
 
-// Header carrying the event id on every produced record, valid or not, so DLQ records (which keep
-// the original headers) lead back to the event even when the value is not JSON.
+// Header carrying the event id on every deliberately invalid record, so its DLQ record (which keeps
+// the original headers) leads back to the event even when the value is not JSON. Valid records
+// carry the id in their envelope only (a header per record costs producer throughput).
 inline constexpr char kEventIdHeader[] = "sluice-flood.event-id";
 
 struct GeneratorOptions {
@@ -42,6 +43,11 @@ struct GeneratorOptions {
   double invalid_fraction = 0;
   // Seed of every random choice. Default 1.
   uint64_t seed = 1;
+  // Build each record from a template that SerializeEvent produced once per run, filling in the
+  // fixed-width slots (event id, key, time) and the padding, instead of serializing every event:
+  // byte-for-byte the same output (checked against SerializeEvent when the template is built; on
+  // any difference the generator serializes every event). Default true.
+  bool use_template = true;
 };
 
 // Checks names against the envelope's rules (sObject and field names ^[A-Za-z][A-Za-z0-9_]{0,79}$),
@@ -67,18 +73,38 @@ class EventGenerator {
   void Next(int64_t index, int64_t intended_unix_ms, GeneratedRecord* out);
 
   const EventIdCodec& codec() const { return codec_; }
+  // True once Next() has built a template that matched SerializeEvent (see use_template).
+  bool uses_template() const { return template_ok_; }
 
  private:
   EventGenerator(const GeneratorOptions& options, uint64_t run_id, KeySampler keys,
                  PayloadSampler sizes);
   std::string Serialize(const GeneratedRecord& r, int64_t intended_unix_ms, size_t pad) const;
   void MakeInvalid(int64_t index, int64_t target, GeneratedRecord* out);
+  void BuildTemplate();
+  void FillTemplate(const GeneratedRecord& r, const std::string& occurred, size_t pad,
+                    std::string* out) const;
+
+  // The template: literal pieces with slots between them.
+  enum class Slot { kEventId, kKey, kOccurredAt, kPad };
+  struct Piece {
+    std::string literal;  // appended first
+    Slot slot;            // then this value
+  };
+  std::vector<Piece> pieces_;
+  std::string tail_;  // after the last slot
+  bool template_ok_ = false;
+  bool template_built_ = false;
+  int64_t time_second_ = 0;  // the second time_text_ holds
+  std::string time_text_;
 
   GeneratorOptions options_;
   EventIdCodec codec_;
   KeySampler keys_;
   PayloadSampler sizes_;
   InvalidPicker invalid_;
+  // Next sequence per key: dense for key spaces up to 2^24 keys, a map beyond.
+  std::vector<uint32_t> key_seq_dense_;
   std::unordered_map<int64_t, uint32_t> key_seq_;
   int64_t base_size_ = -1;  // serialized size with an empty pad (constant per run)
 };
