@@ -50,7 +50,7 @@ struct Flags {
   bool dry_run = false;
   double rate = 0;
   int64_t max_replays = 3;
-  int64_t batch_size = 500;
+  int64_t batch_size = 2000;
   std::string idle_timeout = "30s";
   std::string progress = "auto";
 };
@@ -296,7 +296,7 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t n
   replay->add_option("--max-replays", f.max_replays,
                      "refuse records already replayed this many times (default 3)");
   replay->add_option("--limit", f.limit, "replay at most N records this run (default all)");
-  replay->add_option("--batch-size", f.batch_size, "records per transaction (default 500)");
+  replay->add_option("--batch-size", f.batch_size, "records per transaction (default 2000)");
   replay->add_option("--idle-timeout", f.idle_timeout,
                      "stop when no records arrive for this long (default 30s)");
   replay->add_option("--progress", f.progress, "auto (default), bar, lines or none")

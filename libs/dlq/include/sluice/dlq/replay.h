@@ -43,8 +43,8 @@ struct ReplayOptions {
   int64_t limit = 0;
   // Records per second at most. Default 0: as fast as possible.
   double rate = 0;
-  // Records consumed per transaction at most (a rate caps it at one second's worth). Default 500.
-  size_t batch_size = 500;
+  // Records consumed per transaction at most (a rate caps it at one second's worth). Default 2000.
+  size_t batch_size = 2000;
   // Show what would be sent; write nothing, commit nothing. Default false.
   bool dry_run = false;
   // How long to wait for records while some partition has not reached its end offset before
