@@ -82,7 +82,8 @@ kafka::Headers ReplayHeaders(const DlqRecord& record, int64_t count);
 //   kSkip:   the filter does not match.
 //   kRefuse: replay count >= max_replays or unreadable; value omitted by the relay; no target topic
 //            (no sluice.source.topic and no --to), an invalid topic name, or a target topic that
-//            does not exist.
+//            does not exist. (Any other partitions_of error is also a refusal here; RunReplay
+//            instead treats it as a failed batch, retried, so a broker hiccup refuses nothing.)
 //   kReplay: same key and value, ReplayHeaders(record, replay_count + 1); the partition is
 //            sluice.source.partition when the target is the source topic and it has that
 //            partition, else the partitioner's choice (by key).
