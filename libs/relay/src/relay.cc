@@ -50,11 +50,6 @@ using salesforce::ErrorClass;
 constexpr Ms kAdminTimeout{10'000};
 constexpr Ms kDlqRetryDelay{1'000};
 constexpr Ms kStoreRetryDelay{500};
-// Header the DLQ tool sets on replayed records; a replayed record is processed again even when
-// the store remembers it as dead-lettered.
-constexpr char kReplayCountHeader[] = "sluice.replay.count";
-// Set on a DLQ record whose value had to be left out (see ProduceDlq).
-constexpr char kValueOmittedHeader[] = "sluice.value.omitted";
 
 bool HasHeader(const kafka::Headers& headers, std::string_view name) {
   return std::any_of(headers.begin(), headers.end(),
@@ -633,7 +628,7 @@ void Relay::Impl::Intake(std::vector<kafka::Message>& messages) {
   for (size_t i = 0; i < to_check.size(); ++i) {
     Pending& p = *to_check[i];
     if (seen[i] && (seen[i]->outcome == idempotency::Outcome::kDelivered ||
-                    !HasHeader(p.msg.headers, kReplayCountHeader))) {
+                    !HasHeader(p.msg.headers, envelope::kHeaderReplayCount))) {
       metrics_.skipped->Increment();
       Resolve(p);
       continue;
@@ -960,7 +955,7 @@ void Relay::Impl::ProduceDlq(uint64_t seq, envelope::DlqInfo info, bool omit_val
   kafka::Headers headers = envelope::MakeDlqHeaders(p.msg.headers, info);
   if (omit_value) {
     headers.emplace_back(
-        kValueOmittedHeader,
+        envelope::kHeaderValueOmitted,
         fmt::format("the original value ({} bytes) is too large for the DLQ "
                     "topic; it is still at {}[{}]@{}",
                     p.msg.value.size(), p.msg.topic, p.msg.partition, p.msg.offset));

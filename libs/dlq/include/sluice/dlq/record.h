@@ -13,15 +13,10 @@
 
 namespace sluice::dlq {
 
-// Header sluice-dlq replay sets: how many times the record was replayed (1 for the first replay).
-// The relay re-processes an event its idempotency store remembers as dead-lettered only when the
-// record carries it.
-inline constexpr char kHeaderReplayCount[] = "sluice.replay.count";
-// Header sluice-dlq replay sets: the DLQ record the replay came from,
-// "<topic>/<partition>/<offset>".
-inline constexpr char kHeaderReplayedFrom[] = "sluice.replayed.from";
-// Header the relay sets on a DLQ record whose value was too large to copy (the value is null).
-inline constexpr char kHeaderValueOmitted[] = "sluice.value.omitted";
+// The replay and omitted-value headers are defined with the other DLQ headers.
+using envelope::kHeaderReplayCount;
+using envelope::kHeaderReplayedFrom;
+using envelope::kHeaderValueOmitted;
 
 // Thread-safety: a value type.
 struct DlqRecord {

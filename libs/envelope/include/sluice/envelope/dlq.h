@@ -25,6 +25,16 @@ inline constexpr char kHeaderSourceOffset[] = "sluice.source.offset";
 inline constexpr char kHeaderSourceTimestampMs[] = "sluice.source.timestamp.ms";
 inline constexpr char kHeaderRelayInstance[] = "sluice.relay.instance";
 
+// Header sluice-dlq replay sets: how many times the record was replayed (1 for the first replay).
+// The relay re-processes an event its idempotency store remembers as dead-lettered only when the
+// record carries it.
+inline constexpr char kHeaderReplayCount[] = "sluice.replay.count";
+// Header sluice-dlq replay sets: the DLQ record the replay came from,
+// "<topic>/<partition>/<offset>".
+inline constexpr char kHeaderReplayedFrom[] = "sluice.replayed.from";
+// Header the relay sets on a DLQ record whose value was too large to copy (the value is null).
+inline constexpr char kHeaderValueOmitted[] = "sluice.value.omitted";
+
 // Error classes (kInvalidEnvelope is in event.h).
 inline constexpr char kClassPermanent[] = "permanent";
 inline constexpr char kClassRetryExhausted[] = "retry_exhausted";
