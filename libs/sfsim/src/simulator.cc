@@ -1197,23 +1197,25 @@ class Simulator::Impl {
     return out;
   }
 
+  // The field an upsert matches on: -1 for Id, a field index for an external id field of a
+  // record object, kNoKeyField for anything else (unknown, not an external id, platform events).
+  static constexpr int kNoKeyField = -2;
+  static int KeyFieldIndex(ObjectState* obj, const std::string& field) {
+    if (obj->def.platform_event) return kNoKeyField;
+    if (IEq(field, "Id")) return -1;
+    const int fi = obj->FieldIndex(field);
+    return fi >= 0 && obj->def.fields[static_cast<size_t>(fi)].external_id ? fi : kNoKeyField;
+  }
+  static http::ServerResponse UnknownKeyField(const std::string& field) {
+    return ApiError(404, "NOT_FOUND",
+                    "Provided external ID field does not exist or is not accessible: " + field);
+  }
+
   // PATCH /sobjects/{S}/{Field}/{value}.
   http::ServerResponse UpsertOne(http::ServerRequest& req, ObjectState* obj,
                                  const std::string& field, const std::string& value, double v) {
-    int key_field = -2;
-    if (IEq(field, "Id")) {
-      key_field = -1;
-    } else {
-      int fi = obj->FieldIndex(field);
-      if (fi >= 0 && obj->def.fields[static_cast<size_t>(fi)].external_id &&
-          !obj->def.platform_event) {
-        key_field = fi;
-      }
-    }
-    if (key_field == -2 || obj->def.platform_event) {
-      return ApiError(404, "NOT_FOUND",
-                      "Provided external ID field does not exist or is not accessible: " + field);
-    }
+    const int key_field = KeyFieldIndex(obj, field);
+    if (key_field == kNoKeyField) return UnknownKeyField(field);
     rapidjson::Document doc;
     http::ServerResponse res;
     if (!ParseBody(req.body, &doc, &res)) return res;
@@ -1313,21 +1315,10 @@ class Simulator::Impl {
   // POST /composite/sobjects (obj == nullptr) and PATCH /composite/sobjects/{S}/{Field}.
   http::ServerResponse Collection(http::ServerRequest& req, ObjectState* upsert_obj,
                                   const std::string& field, double v) {
-    int key_field = -2;
+    int key_field = kNoKeyField;
     if (upsert_obj) {
-      if (IEq(field, "Id")) {
-        key_field = -1;
-      } else {
-        int fi = upsert_obj->FieldIndex(field);
-        if (fi >= 0 && upsert_obj->def.fields[static_cast<size_t>(fi)].external_id &&
-            !upsert_obj->def.platform_event) {
-          key_field = fi;
-        }
-      }
-      if (key_field == -2 || upsert_obj->def.platform_event) {
-        return ApiError(404, "NOT_FOUND",
-                        "Provided external ID field does not exist or is not accessible: " + field);
-      }
+      key_field = KeyFieldIndex(upsert_obj, field);
+      if (key_field == kNoKeyField) return UnknownKeyField(field);
     }
     rapidjson::Document doc;
     http::ServerResponse res;
