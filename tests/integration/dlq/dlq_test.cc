@@ -325,18 +325,26 @@ TEST(DlqToolTest, ReplayKilledMidwayAndRerunPublishesEachRecordExactlyOnce) {
        group, "--rate", "1000", "--batch-size", "100", "--progress", "none"},
       child);
   ASSERT_TRUE(first.ok()) << first.status();
-  ASSERT_TRUE(RelayHarness::WaitFor([&] { return CommittedSum(group, *dlq) >= 1500; }, minutes(2)));
+  int64_t committed_before_kill = 0;
+  ASSERT_TRUE(RelayHarness::WaitFor(
+      [&] {
+        committed_before_kill = CommittedSum(group, *dlq);
+        return committed_before_kill >= 1500;
+      },
+      minutes(2)));
   (*first)->Signal(SIGKILL);
   ASSERT_EQ((*first)->Wait(seconds(30)).value_or(-1), 128 + SIGKILL);
-  const int64_t committed_at_kill = CommittedSum(group, *dlq);
-  EXPECT_LT(committed_at_kill, kRecords) << "the replay finished before it was killed";
+  // Right after the kill the group's offsets may be unreadable from outside (a transactional
+  // commit stays unstable until the rerun fences the dead producer), so the test relies only on
+  // what it saw before the kill: commits never go back, so at least that much was done.
 
   ToolRun rerun =
       Dlq({"replay", "--topic", *dlq, "--group", group, "--batch-size", "100", "--json"});
   ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
   auto summary = Json(rerun.out);
   EXPECT_TRUE(summary["complete"].GetBool());
-  EXPECT_EQ(summary["replayed"].GetInt64(), kRecords - committed_at_kill);
+  EXPECT_GT(summary["replayed"].GetInt64(), 0) << "the replay finished before it was killed";
+  EXPECT_LE(summary["replayed"].GetInt64(), kRecords - committed_before_kill);
   EXPECT_EQ(CommittedSum(group, *dlq), kRecords);
 
   std::map<std::string, int> seen;
