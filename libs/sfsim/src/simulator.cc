@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -1133,8 +1134,13 @@ class Simulator::Impl {
     (void)ledger_->Flush();
   }
 
-  // POST /sobjects/{S}/: one record.
-  http::ServerResponse CreateOne(http::ServerRequest& req, ObjectState* obj, double v) {
+  // The shared start of the one-record writes (create, upsert, update): parses the body, refuses
+  // anything but a JSON object, and plans it as plans_[0] (`prepare` may set the plan up first).
+  // Returns the error answer, or nullopt with plans_[0] planned.
+  std::optional<http::ServerResponse> PlanOne(http::ServerRequest& req, ObjectState* obj,
+                                              WriteMode mode, int key_field,
+                                              const std::optional<std::string>& key_value,
+                                              const std::function<void(Plan&)>& prepare = {}) {
     rapidjson::Document doc;
     http::ServerResponse res;
     if (!ParseBody(req.body, &doc, &res)) return res;
@@ -1146,7 +1152,15 @@ class Simulator::Impl {
     plans_.assign(1, Plan{});
     Plan& p = plans_[0];
     p.obj = obj;
-    PlanRecord(&p, doc, WriteMode::kCreate, -1, std::nullopt);
+    if (prepare) prepare(p);
+    PlanRecord(&p, doc, mode, key_field, key_value);
+    return std::nullopt;
+  }
+
+  // POST /sobjects/{S}/: one record.
+  http::ServerResponse CreateOne(http::ServerRequest& req, ObjectState* obj, double v) {
+    if (auto error = PlanOne(req, obj, WriteMode::kCreate, -1, std::nullopt)) return *error;
+    Plan& p = plans_[0];
     CheckConflicts(plans_);
     if (p.error) {
       records_failed_++;
@@ -1216,18 +1230,8 @@ class Simulator::Impl {
                                  const std::string& field, const std::string& value, double v) {
     const int key_field = KeyFieldIndex(obj, field);
     if (key_field == kNoKeyField) return UnknownKeyField(field);
-    rapidjson::Document doc;
-    http::ServerResponse res;
-    if (!ParseBody(req.body, &doc, &res)) return res;
-    if (!doc.IsObject()) {
-      return ApiError(400, "JSON_PARSER_ERROR",
-                      "Cannot deserialize instance of " + obj->def.name + " from a non-object");
-    }
-    ctx_.records = 1;
-    plans_.assign(1, Plan{});
+    if (auto error = PlanOne(req, obj, WriteMode::kUpsert, key_field, value)) return *error;
     Plan& p = plans_[0];
-    p.obj = obj;
-    PlanRecord(&p, doc, WriteMode::kUpsert, key_field, value);
     if (p.error && p.error->code == "MULTIPLE_RECORDS_FOUND") {
       records_failed_++;
       // 300 with the matching records' URLs.
@@ -1287,20 +1291,14 @@ class Simulator::Impl {
     }
     auto n = ParseRecordNumber(id, obj->def.key_prefix);
     if (!n || *n == 0 || *n > obj->records.size()) return NotFound();
-    rapidjson::Document doc;
-    http::ServerResponse res;
-    if (!ParseBody(req.body, &doc, &res)) return res;
-    if (!doc.IsObject()) {
-      return ApiError(400, "JSON_PARSER_ERROR",
-                      "Cannot deserialize instance of " + obj->def.name + " from a non-object");
+    const auto record = static_cast<uint32_t>(*n - 1);
+    if (auto error = PlanOne(req, obj, WriteMode::kUpdate, -1, std::nullopt, [&](Plan& q) {
+          q.create = false;
+          q.record = record;
+        })) {
+      return *error;
     }
-    ctx_.records = 1;
-    plans_.assign(1, Plan{});
     Plan& p = plans_[0];
-    p.obj = obj;
-    p.create = false;
-    p.record = static_cast<uint32_t>(*n - 1);
-    PlanRecord(&p, doc, WriteMode::kUpdate, -1, std::nullopt);
     CheckConflicts(plans_);
     if (p.error) {
       records_failed_++;
