@@ -2,9 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "group_metadata.h"
@@ -27,7 +30,18 @@ struct Pending {
   DeliveryCallback callback;
 };
 
-// Thread-safety: as Producer; in_flight_ and fatal_ are guarded by mu_.
+// Owning handle for a topic handle; released before the client (librdkafka's rule).
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* p) const { rd_kafka_topic_destroy(p); }
+};
+using TopicHandle = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
+
+// Thread-safety: as Producer. in_flight_ and has_fatal_ are atomics; fatal_ is guarded by mu_,
+// topics_ by topics_mu_.
+//
+// The per-record path is kept cheap because sluice-flood's producer throughput is measured against
+// kcat's: no lock and no clock read unless the queue is full, a cached topic handle instead of a
+// lookup by name, and a notify only when somebody waits.
 class ProducerImpl final : public Producer {
  public:
   explicit ProducerImpl(const ProducerOptions& options)
@@ -72,22 +86,20 @@ class ProducerImpl final : public Producer {
   Status Flush(Ms timeout) override {
     auto deadline = clock_.Now() + timeout;
     std::unique_lock lock(mu_);
-    while (in_flight_ > 0) {
+    Waiting waiting(*this, 0);
+    while (in_flight_.load() > 0) {
       if (clock_.Now() >= deadline) {
-        return DeadlineExceededError("flush: " + std::to_string(in_flight_) +
+        return DeadlineExceededError("flush: " + std::to_string(in_flight_.load()) +
                                      " records still awaiting delivery after " +
                                      std::to_string(timeout.count()) + " ms");
       }
-      // Woken by every delivery; the bounded wait re-checks the (injected) clock.
+      // Woken by deliveries while waiters_ > 0; the bounded wait re-checks the (injected) clock.
       cv_.wait_for(lock, std::min<Ms>(Ms(internal::RemainingMs(clock_, deadline)), Ms(50)));
     }
     return Status::Ok();
   }
 
-  int64_t InFlight() const override {
-    std::lock_guard lock(mu_);
-    return in_flight_;
-  }
+  int64_t InFlight() const override { return in_flight_.load(); }
 
   Status InitTransactions(Ms timeout) override {
     return StatusFromError(rd_kafka_init_transactions(rk_.get(), static_cast<int>(timeout.count())),
@@ -123,31 +135,67 @@ class ProducerImpl final : public Producer {
   }
 
  private:
+  // Registers a waiter on cv_ for its lifetime; construct and destroy it with mu_ held. Release
+  // notifies only once in_flight_ has fallen to `wake_at`, the highest of the waiters' marks.
+  class Waiting {
+   public:
+    Waiting(ProducerImpl& p, int64_t wake_at) : p_(p) {
+      p_.waiters_.fetch_add(1);
+      if (wake_at > p_.wake_at_.load()) p_.wake_at_.store(wake_at);
+    }
+    ~Waiting() {
+      if (p_.waiters_.fetch_sub(1) == 1) p_.wake_at_.store(0);
+    }
+    Waiting(const Waiting&) = delete;
+    Waiting& operator=(const Waiting&) = delete;
+
+   private:
+    ProducerImpl& p_;
+  };
+
+  // The cached handle for `topic`, created on first use; nullptr (the name is valid) past
+  // max_cached_topics.
+  Result<rd_kafka_topic_t*> Topic(std::string_view topic) {
+    std::lock_guard lock(topics_mu_);
+    if (auto it = topics_.find(topic); it != topics_.end()) return it->second.get();
+    RETURN_IF_ERROR(internal::ValidateTopicName(topic).WithContext("produce"));
+    if (topics_.size() >= options_.max_cached_topics) return nullptr;
+    std::string name(topic);
+    TopicHandle handle(rd_kafka_topic_new(rk_.get(), name.c_str(), nullptr));
+    if (handle == nullptr) {
+      return StatusFromResp(rd_kafka_last_error(), "produce to " + name);
+    }
+    return topics_.emplace(std::move(name), std::move(handle)).first->second.get();
+  }
+
   Status Enqueue(std::string_view topic, const char* key, size_t key_len, const char* value,
                  size_t value_len, const Headers& headers, int32_t partition, int64_t timestamp_ms,
                  DeliveryCallback callback) {
-    {
+    if (has_fatal_.load(std::memory_order_acquire)) {
       std::lock_guard lock(mu_);
-      if (!fatal_.ok()) return fatal_;
+      return fatal_;
     }
-    RETURN_IF_ERROR(internal::ValidateTopicName(topic).WithContext("produce"));
     if (partition < kAnyPartition) {
       return InvalidArgumentError("produce to " + std::string(topic) + ": bad partition " +
                                   std::to_string(partition));
     }
-    std::string topic_name(topic);
+    ASSIGN_OR_RETURN(rd_kafka_topic_t * rkt, Topic(topic));
+    // Only past max_cached_topics (Topic() has validated the name).
+    const std::string uncached_name = rkt == nullptr ? std::string(topic) : std::string();
     auto pending = callback ? std::make_unique<Pending>(Pending{std::move(callback)}) : nullptr;
-    {
-      std::lock_guard lock(mu_);
-      ++in_flight_;
-    }
-    const auto deadline = clock_.Now() + options_.enqueue_timeout;
+    in_flight_.fetch_add(1);
+    std::optional<Clock::TimePoint> deadline;  // read from the clock only once the queue is full
     for (;;) {
       HeadersHandle hdrs = headers.empty() ? nullptr : internal::ToRdHeaders(headers);
       rd_kafka_vu_t vus[8];
       size_t n = 0;
-      vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
-      vus[n++].u.cstr = topic_name.c_str();
+      if (rkt != nullptr) {
+        vus[n].vtype = RD_KAFKA_VTYPE_RKT;
+        vus[n++].u.rkt = rkt;
+      } else {
+        vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+        vus[n++].u.cstr = uncached_name.c_str();
+      }
       vus[n].vtype = RD_KAFKA_VTYPE_PARTITION;
       vus[n++].u.i32 = partition;
       vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
@@ -174,8 +222,10 @@ class ProducerImpl final : public Producer {
         pending.release();  // freed by the delivery callback
         return Status::Ok();
       }
-      if (rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR__QUEUE_FULL || clock_.Now() >= deadline) {
-        Status status = StatusFromError(error, "produce to " + topic_name);
+      const bool full = rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL;
+      if (full && !deadline) deadline = clock_.Now() + options_.enqueue_timeout;
+      if (!full || clock_.Now() >= *deadline) {
+        Status status = StatusFromError(error, "produce to " + std::string(topic));
         if (status.code() == StatusCode::kResourceExhausted) {
           status = ResourceExhaustedError(
               status.message() + "; the local queue stayed full for " +
@@ -187,19 +237,24 @@ class ProducerImpl final : public Producer {
         return status;
       }
       rd_kafka_error_destroy(error);
-      // Back-pressure: wait for deliveries to make room (the poll thread notifies), bounded so
-      // the deadline is re-checked.
+      // Back-pressure: wait until deliveries have freed a quarter of the records in flight (or
+      // 10 ms, so the deadline is re-checked). Waking for every single delivery would make this
+      // thread and the poll thread take turns for one record at a time.
       std::unique_lock lock(mu_);
+      const int64_t in_flight = in_flight_.load();
+      Waiting waiting(*this, in_flight - std::max<int64_t>(1, in_flight / 4));
       cv_.wait_for(lock, Ms(10));
     }
   }
 
   void Release() {
-    {
-      std::lock_guard lock(mu_);
-      --in_flight_;
+    const int64_t left = in_flight_.fetch_sub(1) - 1;
+    // A waiter registers before reading in_flight_, and this reads waiters_ after writing
+    // in_flight_ (all sequentially consistent), so one of the two sees the other: no lost wakeup.
+    if (waiters_.load() > 0 && left <= wake_at_.load()) {
+      { std::lock_guard lock(mu_); }  // a waiter between its check and its wait gets the notify
+      cv_.notify_all();
     }
-    cv_.notify_all();
   }
 
   void PollLoop() {
@@ -220,6 +275,7 @@ class ProducerImpl final : public Producer {
     rd_kafka_yield(rk_.get());
     if (poll_thread_.joinable()) poll_thread_.join();
     rd_kafka_poll(rk_.get(), 0);  // anything that slipped in after the loop ended
+    topics_.clear();
     rk_.reset();
   }
 
@@ -271,6 +327,7 @@ class ProducerImpl final : public Producer {
       GetLogger("kafka")->error("{}", status.message());
       std::lock_guard lock(mu_);
       fatal_ = status;
+      has_fatal_.store(true, std::memory_order_release);
       return;
     }
     // librdkafka logs the underlying failure itself (e.g. FAIL lines); only the summary that
@@ -288,8 +345,13 @@ class ProducerImpl final : public Producer {
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  int64_t in_flight_ = 0;  // guarded by mu_
-  Status fatal_;           // guarded by mu_
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<int> waiters_{0};      // threads waiting on cv_ (see Waiting)
+  std::atomic<int64_t> wake_at_{0};  // notify them once in_flight_ is down to this
+  std::atomic<bool> has_fatal_{false};
+  Status fatal_;  // guarded by mu_
+  std::mutex topics_mu_;
+  std::map<std::string, TopicHandle, std::less<>> topics_;  // guarded by topics_mu_
 };
 
 }  // namespace

@@ -97,6 +97,44 @@ TEST_F(KafkaTest, HundredThousandKeyedMessagesEachConsumedOnceInOrder) {
   ASSERT_OK(consumer->Close());
 }
 
+// A local queue far smaller than the burst: Produce waits for deliveries to make room instead of
+// failing, and nothing is lost. With one cached topic handle, the second topic goes by name.
+TEST_F(KafkaTest, AFullLocalQueueWaitsForRoomAndTopicsBeyondTheCacheGoByName) {
+  constexpr int kCount = 20000;
+  const std::string cached = NewTopic(2);
+  const std::string by_name = NewTopic(2);
+  ProducerOptions options;
+  options.bootstrap = broker_->bootstrap();
+  options.properties = {{"queue.buffering.max.messages", "100"}, {"linger.ms", "1"}};
+  options.max_cached_topics = 1;
+  auto producer = Producer::Create(options);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  std::atomic<int> acked_cached{0};
+  std::atomic<int> acked_by_name{0};
+  for (int i = 0; i < kCount; ++i) {
+    const bool first = i % 2 == 0;
+    ASSERT_OK((*producer)->Produce(first ? cached : by_name, KeyOf(i), std::to_string(i), {},
+                                   [&, first](const DeliveryReport& r) {
+                                     if (r.status.ok()) ++(first ? acked_cached : acked_by_name);
+                                   }));
+    ASSERT_LE((*producer)->InFlight(), 100);
+  }
+  ASSERT_OK((*producer)->Flush(120s));
+  EXPECT_EQ(acked_cached.load(), kCount / 2);
+  EXPECT_EQ(acked_by_name.load(), kCount / 2);
+  EXPECT_EQ((*producer)->InFlight(), 0);
+  // An invalid name is still refused on the uncached path.
+  EXPECT_EQ((*producer)->Produce("bad topic", "k", "v").code(), StatusCode::kInvalidArgument);
+
+  for (const std::string& t : {cached, by_name}) {
+    auto lag = admin_->Lag(testing::KafkaBroker::UniqueName("g"), t, 30s);
+    ASSERT_TRUE(lag.ok()) << lag.status();
+    int64_t end = 0;
+    for (const auto& p : *lag) end += p.high_watermark;
+    EXPECT_EQ(end, kCount / 2) << t;
+  }
+}
+
 TEST_F(KafkaTest, ReopenedGroupResumesAtTheCommittedOffset) {
   constexpr int kCount = 3000;
   constexpr int kFirst = 1000;

@@ -45,6 +45,10 @@ struct ProducerOptions {
   // How long the destructor waits for outstanding deliveries before purging them (their callbacks
   // then get Unavailable "purged"). Default 30 s.
   std::chrono::milliseconds close_timeout{30000};
+  // Topic handles are kept for this many topics (looked up by name once); records to further
+  // topics are produced by name, which librdkafka looks up per record. Bounds the memory that
+  // many distinct topic names can take. Default 1,024.
+  size_t max_cached_topics = 1024;
   // Time source for deadlines. Default (nullptr): RealClock(). Not owned.
   Clock* clock = nullptr;
 };
