@@ -62,6 +62,12 @@ struct StoreStats {
   uint64_t purged = 0;              // rows deleted by retention
   uint64_t checkpoints = 0;         // background checkpoints run
   uint64_t failed_checkpoints = 0;  // ...that failed (retried at the next commit)
+  // The SQLite store's two levels (see SqliteStoreOptions::max_staged_rows):
+  uint64_t staged = 0;         // rows in the staging level now (gauge)
+  uint64_t merges = 0;         // merge passes completed
+  uint64_t merged = 0;         // resolutions moved from the staging level into the main table
+  uint64_t failed_merges = 0;  // merge passes that failed (retried, see max_staged_rows)
+  uint64_t filter_skips = 0;   // ids the Bloom filter showed absent without a B-tree lookup
 };
 
 // The interface the relay depends on, so its unit tests can use a fake.
@@ -140,6 +146,37 @@ struct SqliteStoreOptions {
   // Runs PRAGMA quick_check when opening (reads the whole file: seconds for millions of rows) and
   // fails with DataLoss on corruption. Default false: corruption surfaces as DataLoss on use.
   bool check_integrity_on_open = false;
+  // Two levels. RecordBatch appends to a staging table (its pages are the last one or two, so a
+  // commit writes a few pages however random the ids) and to an index of the staged rows in
+  // memory; a background merge thread moves staged rows into the main table in key order, in
+  // transactions of merge_chunk_rows rows (sorted keys touch each B-tree page once per merge
+  // instead of once per id), and then drops them from staging. CheckBatch looks in memory first,
+  // then in the main table. The staging table is reloaded into memory at open, so a restart or a
+  // crash loses nothing.
+  //
+  // max_staged_rows bounds the staged rows, and so memory (about 100 bytes per row with a UUID key
+  // and an 18-character Salesforce id): a merge starts when max_staged_rows / 2 rows are staged,
+  // and RecordBatch waits while max_staged_rows are staged, until the running merge ends (so at
+  // most max_staged_rows plus one batch are staged). Larger means fewer, more efficient merges
+  // (each writes about every page of the main table when it holds up to ~40 times more rows than
+  // the merge), more memory, and a longer reload at open. A failed merge (e.g. disk or size cap
+  // full) is retried by the next RecordBatch that has to wait, which fails with the merge's
+  // error when the retry fails too. Default 500,000; 2..8,000,000.
+  int64_t max_staged_rows = 500000;
+  // Rows per merge transaction: how long RecordBatch can wait for the write lock behind a merge.
+  // Default 20,000.
+  int merge_chunk_rows = 20000;
+  // true (default): closing the store merges what is staged, so a cleanly closed file holds its
+  // resolutions in the main table alone. false: staged rows stay staged and are reloaded at open.
+  bool merge_on_close = true;
+  // A Bloom filter over the main table's keys, built at open (reads every key: ~0.3 s per million
+  // rows), lets CheckBatch skip the B-tree lookup for most ids that were never recorded. Bits per
+  // key (1..32; ~1% false positives at 10); 0 disables it. Default 10.
+  int bloom_bits_per_key = 10;
+  // The filter is sized for twice the keys it holds, at least max_staged_rows (rebuilt twice as
+  // large by the merge thread when they outgrow it), and disabled when it would need more than
+  // this many bytes. Default 64 MiB (about 25 million keys at 10 bits).
+  int64_t bloom_max_bytes = 64LL << 20;
   // Time for entries recorded with recorded_ms <= 0. Default (nullptr): RealClock().
   Clock* clock = nullptr;
 };
@@ -152,7 +189,8 @@ struct SqliteStoreOptions {
 // newer sluice with a higher schema version).
 Result<std::unique_ptr<IdempotencyStore>> OpenSqliteStore(const SqliteStoreOptions& options);
 
-// The schema version this build writes (PRAGMA user_version).
-inline constexpr int kSqliteSchemaVersion = 1;
+// The schema version this build writes (PRAGMA user_version). Version 2 added the staging table;
+// a version 1 file is migrated when opened (its rows stay where they are).
+inline constexpr int kSqliteSchemaVersion = 2;
 
 }  // namespace sluice::idempotency
