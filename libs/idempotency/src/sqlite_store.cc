@@ -44,6 +44,9 @@ namespace {
 
 constexpr int kApplicationId = 0x736c6963;  // "slic"
 
+// How many keys ahead lookups and merges ask the cache for.
+constexpr size_t kPrefetchDistance = 8;
+
 // Retention's index: by minute, then (implicitly, as the primary key) by event_id.
 constexpr int64_t kPurgeBucketMs = 60000;
 constexpr const char* kCreateTimeIndex =
@@ -191,6 +194,32 @@ Resolution ToResolution(const internal::StagedView& v) {
   return Resolution{v.outcome, std::string(v.salesforce_id), v.recorded_ms};
 }
 
+// A mutex that hands itself over in arrival order. std::mutex does not: the merge thread, which
+// takes the write lock again right after each merge transaction, would starve RecordBatch for
+// whole merges (hundreds of ms) instead of one transaction.
+// Thread-safety: a mutex (BasicLockable), for any number of threads.
+class FifoMutex {
+ public:
+  void lock() {
+    std::unique_lock lock(mu_);
+    const uint64_t ticket = next_++;
+    cv_.wait(lock, [&] { return serving_ == ticket; });
+  }
+  void unlock() {
+    {
+      std::lock_guard lock(mu_);
+      ++serving_;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t next_ = 0;
+  uint64_t serving_ = 0;
+};
+
 // One connection with its statements. Not thread-safe: guarded by the owner's mutex.
 struct Connection {
   DbPtr db;
@@ -246,8 +275,8 @@ struct Connection {
 //
 // Locks, always taken in this order: merge_mu_ (one merge pass or purge at a time),
 // db_write_mu_ (SQLite's write lock, between the writer's and the merger's connections, so that
-// they queue on a mutex rather than SQLite's sleeping busy handler), writer_mu_ / reader_mu_ (the
-// connections), mem_mu_ (the memory levels, the filter pointer, merge state).
+// they queue in order on a mutex rather than in SQLite's sleeping busy handler), writer_mu_ /
+// reader_mu_ (the connections), mem_mu_ (the memory levels, the filter pointer, merge state).
 class SqliteStore final : public IdempotencyStore {
  public:
   explicit SqliteStore(SqliteStoreOptions options) : options_(std::move(options)) {
@@ -360,12 +389,20 @@ class SqliteStore final : public IdempotencyStore {
       std::lock_guard lock(mem_mu_);
       bloom = bloom_;
       for (size_t i = 0; i < ids.size(); ++i) {
+        if (i + kPrefetchDistance < ids.size()) {
+          active_->Prefetch(keys.hashes[i + kPrefetchDistance]);
+          if (frozen_ != nullptr) frozen_->Prefetch(keys.hashes[i + kPrefetchDistance]);
+        }
         need_main[i] = LookupMemory(keys.key(i), keys.hashes[i], &out[i]) ? 0 : 1;
       }
     }
     uint64_t skips = 0;
     size_t lookups = 0;
     for (size_t i = 0; i < ids.size(); ++i) {
+      if (bloom != nullptr && i + kPrefetchDistance < ids.size() &&
+          need_main[i + kPrefetchDistance]) {
+        bloom->Prefetch(keys.hashes[i + kPrefetchDistance]);
+      }
       if (!need_main[i]) continue;
       if (bloom != nullptr && !bloom->MayContain(keys.hashes[i])) {
         need_main[i] = 0;  // never merged into the main table
@@ -739,6 +776,14 @@ class SqliteStore final : public IdempotencyStore {
       bloom = bloom_.get();  // replaced only by this thread (MaybeRebuildFilter)
     }
     for (size_t i = 0; i < slots.size() && status.ok(); ++i) {
+      // Slots come in key order, i.e. scattered in memory: ask for them ahead.
+      if (i + 2 * kPrefetchDistance < slots.size()) {
+        gen.PrefetchSlot(slots[i + 2 * kPrefetchDistance]);
+      }
+      if (i + kPrefetchDistance < slots.size()) {
+        gen.PrefetchSlotBytes(slots[i + kPrefetchDistance]);
+        if (bloom != nullptr) bloom->Prefetch(gen.HashOf(slots[i + kPrefetchDistance]));
+      }
       const uint32_t slot = slots[i];
       const std::string_view key = gen.KeyOf(slot);
       const internal::StagedView v = gen.ViewOf(slot);
@@ -1069,8 +1114,8 @@ class SqliteStore final : public IdempotencyStore {
   size_t merge_threshold_ = 1;  // max_staged_rows / 2
   bool opened_ = false;
 
-  std::mutex merge_mu_;     // one merge pass or purge at a time
-  std::mutex db_write_mu_;  // SQLite's write lock, for the writer's and the merger's connection
+  std::mutex merge_mu_;    // one merge pass or purge at a time
+  FifoMutex db_write_mu_;  // SQLite's write lock, for the writer's and the merger's connection
   std::mutex reader_mu_;
   Connection reader_;
   std::mutex writer_mu_;

@@ -185,7 +185,7 @@ BloomFilter::BloomFilter(size_t capacity_keys, int bits_per_key)
       words_(new std::atomic<uint64_t>[blocks_ * 8]()) {}
 
 void BloomFilter::Add(uint64_t hash) {
-  std::atomic<uint64_t>* block = &words_[((hash >> 32) * blocks_ >> 32) * 8];
+  auto* block = const_cast<std::atomic<uint64_t>*>(Block(hash));
   uint64_t bits = Mix(hash ^ 0x5bd1e9955bd1e995ULL);
   for (int i = 0; i < probes_; ++i, bits >>= 9) {
     const unsigned bit = bits & 511;
@@ -198,7 +198,7 @@ void BloomFilter::Add(uint64_t hash) {
 }
 
 bool BloomFilter::MayContain(uint64_t hash) const {
-  const std::atomic<uint64_t>* block = &words_[((hash >> 32) * blocks_ >> 32) * 8];
+  const std::atomic<uint64_t>* block = Block(hash);
   uint64_t bits = Mix(hash ^ 0x5bd1e9955bd1e995ULL);
   for (int i = 0; i < probes_; ++i, bits >>= 9) {
     const unsigned bit = bits & 511;
