@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ struct JsonSchema::Impl {
   rapidjson::Document schema_doc;
   std::unique_ptr<rapidjson::SchemaDocument> compiled;
   std::string name;
+  // RapidJSON 1.1's compiled "pattern" regexes keep their match state in the schema document
+  // (GenericRegex's mutable state sets), so two validations at once corrupt each other and can
+  // crash. Validate holds this for the whole validation.
+  mutable std::mutex validate_mu;
 };
 
 namespace {
@@ -222,6 +227,7 @@ Result<JsonSchema> JsonSchema::FromFile(const std::string& path) {
 }
 
 std::optional<SchemaViolation> JsonSchema::Validate(const rapidjson::Value& document) const {
+  std::lock_guard lock(impl_->validate_mu);
   rapidjson::SchemaValidator validator(*impl_->compiled);
   if (document.Accept(validator)) return std::nullopt;
   const rapidjson::Value* schema = validator.GetInvalidSchemaPointer().Get(impl_->schema_doc);

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 namespace sluice::config {
 namespace {
 
@@ -14,6 +18,28 @@ rapidjson::Document Json(const char* text) {
   d.Parse(text);
   EXPECT_FALSE(d.HasParseError()) << text;
   return d;
+}
+
+// RapidJSON 1.1 keeps regex match state in the compiled schema: unguarded, threads validating
+// patterns at once get wrong answers or crash.
+TEST(JsonSchemaTest, ValidatesPatternsFromManyThreadsAtOnce) {
+  auto schema = JsonSchema::FromString(
+      R"({"properties": {"id": {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}$"}}})");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  const rapidjson::Document good = Json(R"({"id": "0123abcd-ef01"})");
+  const rapidjson::Document bad = Json(R"({"id": "0123abcd-ef0g"})");
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i) {
+        if (schema->Validate(good).has_value()) ++wrong;
+        if (!schema->Validate(bad).has_value()) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(JsonSchemaTest, RefusesBrokenSchemas) {

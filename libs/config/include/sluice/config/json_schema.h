@@ -30,8 +30,9 @@ struct SchemaViolation {
 };
 
 // A compiled schema.
-// Thread-safety: immutable; Validate may be called from any number of threads at once. Copies
-// share the compiled schema.
+// Thread-safety: Validate may be called from any number of threads at once; the calls on one
+// compiled schema (copies share it) take turns, because RapidJSON 1.1 keeps regex match state in
+// the compiled schema.
 class JsonSchema {
  public:
   // Compiles `schema_json`. InvalidArgument (naming `name`) when it is not JSON, not an object, or
