@@ -125,7 +125,8 @@ struct SqliteStoreOptions {
   int purge_chunk_rows = 1000;
   // Cap on the database size; writes past it fail with ResourceExhausted. 0 (default): no cap.
   int64_t max_size_bytes = 0;
-  // SQLite page cache per connection (the store has two: one reads, one writes). Default 16 MiB.
+  // SQLite page cache per connection (the store has three: one reads, one records, one merges).
+  // Default 16 MiB.
   int cache_size_kib = 16 * 1024;
   // Database page size for a new file (a power of two, 512..65536; an existing file keeps its
   // own). Default 4096.
@@ -157,11 +158,12 @@ struct SqliteStoreOptions {
   // max_staged_rows bounds the staged rows, and so memory (about 100 bytes per row with a UUID key
   // and an 18-character Salesforce id): a merge starts when max_staged_rows / 2 rows are staged,
   // and RecordBatch waits while max_staged_rows are staged, until the running merge ends (so at
-  // most max_staged_rows plus one batch are staged). Larger means fewer, more efficient merges
-  // (each writes about every page of the main table when it holds up to ~40 times more rows than
-  // the merge), more memory, and a longer reload at open. A failed merge (e.g. disk or size cap
-  // full) is retried by the next RecordBatch that has to wait, which fails with the merge's
-  // error when the retry fails too. Default 500,000; 2..8,000,000.
+  // most max_staged_rows plus one batch are staged). Larger means fewer, more efficient merges (a
+  // merge writes each main-table page it touches once; at ~80 UUID rows per page, a merge of N
+  // rows into a table of R rows touches about min(N, R / 80) pages), more memory, and a longer
+  // reload at open. A failed merge (e.g. disk or size cap full) is retried by the next
+  // RecordBatch that has to wait, which fails with the merge's error when the retry fails too.
+  // Closing the store waits for a running merge. Default 500,000; 2..8,000,000.
   int64_t max_staged_rows = 500000;
   // Rows per merge transaction: how long RecordBatch can wait for the write lock behind a merge.
   // Default 20,000.
@@ -169,9 +171,9 @@ struct SqliteStoreOptions {
   // true (default): closing the store merges what is staged, so a cleanly closed file holds its
   // resolutions in the main table alone. false: staged rows stay staged and are reloaded at open.
   bool merge_on_close = true;
-  // A Bloom filter over the main table's keys, built at open (reads every key: ~0.3 s per million
-  // rows), lets CheckBatch skip the B-tree lookup for most ids that were never recorded. Bits per
-  // key (1..32; ~1% false positives at 10); 0 disables it. Default 10.
+  // A Bloom filter over the main table's keys, built at open (reads every key: ~0.15 s per
+  // million rows), lets CheckBatch skip the B-tree lookup for most ids that were never recorded.
+  // Bits per key (1..32; ~1% false positives at 10); 0 disables it. Default 10.
   int bloom_bits_per_key = 10;
   // The filter is sized for twice the keys it holds, at least max_staged_rows (rebuilt twice as
   // large by the merge thread when they outgrow it), and disabled when it would need more than
