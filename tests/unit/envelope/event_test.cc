@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace sluice::envelope {
 namespace {
@@ -41,9 +44,8 @@ EnvelopeError ExpectInvalid(std::string_view value, const Headers& headers = {},
   return e.value_or(EnvelopeError{});
 }
 
-// `Valid()` with key `key` replaced by the raw JSON `json` (or removed when json is empty).
-std::string With(const std::string& key, const std::string& json) {
-  std::string v = Valid();
+// `base` with key `key` replaced by the raw JSON `json` (or removed when json is empty).
+std::string WithIn(std::string v, const std::string& key, const std::string& json) {
   std::string needle = "\"" + key + "\":";
   size_t start = v.find(needle);
   EXPECT_NE(start, std::string::npos) << key;
@@ -75,6 +77,11 @@ std::string With(const std::string& key, const std::string& json) {
     return v.substr(0, start - 1) + v.substr(end);
   }
   return v.substr(0, value_start) + json + v.substr(end);
+}
+
+// `Valid()` with key `key` replaced by the raw JSON `json` (or removed when json is empty).
+std::string With(const std::string& key, const std::string& json) {
+  return WithIn(Valid(), key, json);
 }
 
 TEST(ParseEventTest, ParsesAValidEvent) {
@@ -430,6 +437,105 @@ TEST(ParseEventTest, UnusableSchemaIsNotTheEventsFault) {
   auto r = ParseEvent(Valid(), {}, o);
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_FALSE(GetEnvelopeError(r.status()).has_value());
+}
+
+}  // namespace
+}  // namespace sluice::envelope
+
+namespace sluice::envelope {
+namespace {
+
+// The embedded schema is checked by hand for events it accepts (the validator only sees the rest),
+// so the two must agree: on thousands of envelopes mutated around every rule's edges, the embedded
+// path and the validator (the same schema from its file) give the same event or the same error.
+TEST(ParseEventTest, HandCheckedSchemaAgreesWithTheValidator) {
+  const std::string long80(80, 'a');
+  const std::string ee = "\xC3\xA9";  // é: two bytes, one code point
+  std::string points255, points256;
+  for (int i = 0; i < 255; ++i) points255 += ee;
+  points256 = points255 + "x";
+  const std::map<std::string, std::vector<std::string>> candidates = {
+      {"event_id",
+       {R"("0F8FAD5B-D9CB-469F-A165-70867728950E")", R"("0f8fad5b-d9cb-469f-a165-70867728950")",
+        R"("0f8fad5b-d9cb-469f-a165-70867728950e ")", R"("0f8fad5bxd9cb-469f-a165-70867728950e")",
+        R"("0f8fad5b-d9cb-469f-a165-70867728950g")", "42", "null", R"("")"}},
+      {"operation", {R"("create")", R"("upsert")", R"("publish")", R"("Upsert")", "1", "null"}},
+      {"sobject",
+       {R"("Contact")", R"("Burst__e")", R"("X__e")", R"("__e")", R"("1Contact")",
+        "\"" + long80 + "\"", "\"" + long80 + "a\"", R"("Con tact")", R"("")", "[]",
+        "\"Caf" + ee + "\""}},
+      {"external_id_field",
+       {R"("Sluice_Key__c")", R"("_x")", "\"" + long80 + "\"", "\"" + long80 + "b\"", "7",
+        R"("")"}},
+      {"external_id",
+       {R"("C-1")", R"("")", "\"" + points255 + "\"", "\"" + points256 + "\"", R"("a\u0000b")",
+        "123", "null", R"("\ud83d\ude00")"}},
+      {"fields",
+       {"{}", R"({"A":"x","B":1,"C":1.5e300,"D":false,"E":null})", R"({"A":{"x":1}})",
+        R"({"A":[1]})", R"({"1A":"x"})", R"({"A b":"x"})", R"({"A":"x\u0000"})", "[]",
+        R"("fields")"}},
+      {"occurred_at",
+       {R"("2026-11-21T05:52:18Z")",
+        R"("2026-11-21t05:52:18z")",
+        R"("2026-11-21T05:52:60Z")",
+        R"("2026-11-21T05:52:61Z")",
+        R"("2026-11-21T24:00:00Z")",
+        R"("2026-13-01T00:00:00Z")",
+        R"("2026-02-29T00:00:00Z")",
+        R"("2024-02-29T00:00:00Z")",
+        R"("2026-11-31T00:00:00Z")",
+        R"("2026-11-21T05:52:18.123456789Z")",
+        R"("2026-11-21T05:52:18.1234567890Z")",
+        R"("2026-11-21T05:52:18.Z")",
+        R"("2026-11-21T05:52:18+23:59")",
+        R"("2026-11-21T05:52:18-24:00")",
+        R"("2026-11-21T05:52:18+0100")",
+        R"("2026-11-21 05:52:18Z")",
+        R"("2026/11/21T05:52:18Z")",
+        R"("2026-11-21T05:52:18")",
+        R"("2026-11-21T05:52:18Zx")",
+        R"("x2026-11-21T05:52:18Z")",
+        "1700000000",
+        "null"}},
+      {"source", {R"("crm")", R"("")", "\"" + points255 + "\"", "\"" + points256 + "\"", "false"}},
+      {"version", {"1", "2", "0", "1.0", "-1", R"("1")", "null", "1e0"}},
+  };
+  std::mt19937 rng(20261121);
+  auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  int compared = 0, accepted = 0;
+  for (int round = 0; round < 6000; ++round) {
+    std::string v = Valid();
+    const int changes = 1 + static_cast<int>(pick(3));
+    for (int c = 0; c < changes; ++c) {
+      auto it = std::next(candidates.begin(), static_cast<long>(pick(candidates.size())));
+      const std::string needle = "\"" + it->first + "\":";
+      const int what = static_cast<int>(pick(10));
+      if (v.find(needle) == std::string::npos) {
+        // Removed earlier: add it back at the end.
+        v = v.substr(0, v.size() - 1) + "," + needle + it->second[pick(it->second.size())] + "}";
+      } else if (what == 0) {
+        v = WithIn(v, it->first, "");
+      } else {
+        v = WithIn(v, it->first, it->second[pick(it->second.size())]);
+      }
+    }
+    if (pick(20) == 0) v = v.substr(0, v.size() - 1) + R"(,"extra":1})";
+    auto embedded = ParseEvent(v, {}, EnvelopeOptions{});
+    auto file = ParseEvent(v, {}, FileSchema());
+    ++compared;
+    ASSERT_EQ(embedded.ok(), file.ok())
+        << v << "\nembedded: " << embedded.status() << "\nfile: " << file.status();
+    if (embedded.ok()) {
+      ++accepted;
+      EXPECT_EQ(*embedded, *file) << v;
+    } else {
+      EXPECT_EQ(embedded.status().message(), file.status().message()) << v;
+    }
+  }
+  EXPECT_EQ(compared, 6000);
+  // Both sides are exercised: plenty of envelopes pass, plenty fail.
+  EXPECT_GT(accepted, 300);
+  EXPECT_LT(accepted, 5700);
 }
 
 }  // namespace
