@@ -146,7 +146,7 @@ void EncodeKey(KeyEncoding encoding, const std::string& id, std::string* out) {
   }
 }
 
-// Encoded keys of a batch in one buffer, with their hashes.
+// Encoded keys of a batch in one buffer, with their hashes. Thread-safety: immutable once built.
 struct EncodedKeys {
   EncodedKeys(KeyEncoding encoding, size_t n, const std::function<const std::string&(size_t)>& id) {
     offsets.reserve(n + 1);
@@ -277,6 +277,7 @@ struct Connection {
 // db_write_mu_ (SQLite's write lock, between the writer's and the merger's connections, so that
 // they queue in order on a mutex rather than in SQLite's sleeping busy handler), writer_mu_ /
 // reader_mu_ (the connections), mem_mu_ (the memory levels, the filter pointer, merge state).
+// Thread-safety: as IdempotencyStore, every method is safe from any number of threads at once.
 class SqliteStore final : public IdempotencyStore {
  public:
   explicit SqliteStore(SqliteStoreOptions options) : options_(std::move(options)) {
