@@ -36,6 +36,9 @@ Status RelayOptions::Validate() const {
   if (!(budget_reserve >= 0 && budget_reserve < 1)) {
     return InvalidArgumentError("delivery.budget_reserve must be within [0, 1)");
   }
+  if (parse_threads < 0 || parse_threads > 64) {
+    return InvalidArgumentError("envelope.parse_threads must be within 0..64");
+  }
   if (max_buffered_events < 1) {
     return InvalidArgumentError("delivery.max_buffered_events must be at least 1");
   }
@@ -102,6 +105,7 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
                     std::chrono::duration_cast<std::chrono::milliseconds>(o.retry.max_elapsed));
 
   o.envelope_max_bytes = static_cast<size_t>(c.GetInt("/envelope/max_bytes", 1 << 20));
+  o.parse_threads = static_cast<int>(c.GetInt("/envelope/parse_threads", o.parse_threads));
 
   o.idempotency_enabled = c.GetBool("/idempotency/enabled", true);
   o.idempotency_path = c.GetString("/idempotency/path", o.idempotency_path);

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
 #include <deque>
+#include <latch>
 #include <map>
 #include <mutex>
 #include <random>
@@ -128,6 +131,9 @@ class Relay::Impl final : public kafka::RebalanceListener {
  private:
   // --- engine steps (engine thread only) ---
   void Intake(std::vector<kafka::Message>& messages);
+  // Parses every taken record's envelope into its Pending (engine thread and the parse pool at
+  // once); statuses[i] is taken[i]'s parse result.
+  void ParseAll(const std::vector<Pending*>& taken, std::vector<Status>* statuses);
   void Dispatch(Clock::TimePoint now);
   bool TrySend(OutBatch& batch);
   void Send(OutBatch batch, flow::Admission admission);
@@ -185,6 +191,7 @@ class Relay::Impl final : public kafka::RebalanceListener {
   std::unique_ptr<flow::CircuitBreaker> breaker_;
   std::unique_ptr<flow::DailyBudgetGuard> budget_;
   std::unique_ptr<http::Server> server_;
+  std::unique_ptr<boost::asio::thread_pool> parse_pool_;  // null when parse_threads is 0
 
   // Engine state.
   uint64_t next_seq_ = 1;
@@ -318,6 +325,10 @@ Status Relay::Impl::Init() {
                     aimd_.get());
 
   // HTTP: /metrics, /healthz, /readyz.
+  if (options_.parse_threads > 0) {
+    parse_pool_ =
+        std::make_unique<boost::asio::thread_pool>(static_cast<size_t>(options_.parse_threads));
+  }
   http::ServerOptions server_options;
   server_options.host = options_.http_host;
   server_options.port = options_.http_port;
@@ -570,11 +581,53 @@ void Relay::Impl::RecomputeShare() {
              assigned, total, rps, recs, inflight);
 }
 
-void Relay::Impl::Intake(std::vector<kafka::Message>& messages) {
-  std::vector<Pending*> to_check;
-  std::vector<std::string> ids;
+void Relay::Impl::ParseAll(const std::vector<Pending*>& taken, std::vector<Status>* statuses) {
+  statuses->assign(taken.size(), Status::Ok());
   envelope::EnvelopeOptions envelope_options;
   envelope_options.max_bytes = options_.envelope_max_bytes;
+  auto parse_range = [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      Pending& p = *taken[i];
+      if (p.msg.value_is_null) {
+        (*statuses)[i] =
+            InvalidArgumentError("invalid_envelope/not_json: : the record has no value");
+        continue;
+      }
+      Result<envelope::Event> event =
+          envelope::ParseEvent(p.msg.value, p.msg.headers, envelope_options);
+      if (event.ok()) {
+        p.event = std::move(event).value();
+      } else {
+        (*statuses)[i] = event.status();
+      }
+    }
+  };
+  // Below this many records a hand-off to the pool costs more than it saves.
+  constexpr size_t kMinParallel = 64;
+  const size_t workers = parse_pool_ ? static_cast<size_t>(options_.parse_threads) : 0;
+  if (workers == 0 || taken.size() < kMinParallel) {
+    parse_range(0, taken.size());
+    return;
+  }
+  // Contiguous shares, the engine thread taking the first; each Pending is touched by one thread.
+  const size_t shares = std::min(workers + 1, taken.size() / (kMinParallel / 2));
+  const size_t per = (taken.size() + shares - 1) / shares;
+  std::latch done(static_cast<std::ptrdiff_t>(shares - 1));
+  for (size_t s = 1; s < shares; ++s) {
+    const size_t begin = std::min(taken.size(), s * per);
+    const size_t end = std::min(taken.size(), begin + per);
+    boost::asio::post(*parse_pool_, [&parse_range, &done, begin, end] {
+      parse_range(begin, end);
+      done.count_down();
+    });
+  }
+  parse_range(0, std::min(taken.size(), per));
+  done.wait();
+}
+
+void Relay::Impl::Intake(std::vector<kafka::Message>& messages) {
+  std::vector<Pending*> taken;
+  taken.reserve(messages.size());
   for (auto& msg : messages) {
     if (msg.is_error()) {
       metrics_.kafka_errors->Increment();
@@ -594,20 +647,22 @@ void Relay::Impl::Intake(std::vector<kafka::Message>& messages) {
                  s.ToString());
       continue;
     }
-    Pending& ref = *p;
+    taken.push_back(p.get());
     pending_.emplace(p->seq, std::move(p));
-    Result<envelope::Event> event =
-        ref.msg.value_is_null
-            ? Result<envelope::Event>(
-                  InvalidArgumentError("invalid_envelope/not_json: : the record has no value"))
-            : envelope::ParseEvent(ref.msg.value, ref.msg.headers, envelope_options);
-    if (!event.ok()) {
-      auto err = envelope::GetEnvelopeError(event.status());
+  }
+
+  std::vector<Status> parsed;
+  ParseAll(taken, &parsed);
+  std::vector<Pending*> to_check;
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < taken.size(); ++i) {
+    Pending& ref = *taken[i];
+    if (!parsed[i].ok()) {
+      auto err = envelope::GetEnvelopeError(parsed[i]);
       DeadLetter(ref, envelope::kInvalidEnvelope, err ? err->code : envelope::kCodeSchema,
-                 err ? err->message : event.status().message());
+                 err ? err->message : parsed[i].message());
       continue;
     }
-    ref.event = std::move(event).value();
     ref.valid = true;
     to_check.push_back(&ref);
     ids.push_back(ref.event.event_id);
@@ -1186,6 +1241,7 @@ void Relay::Impl::StopServices() {
   }
   lag_cv_.notify_all();
   if (lag_thread_.joinable()) lag_thread_.join();
+  if (parse_pool_) parse_pool_->join();
   if (committer_) committer_->Stop();
   if (purger_) purger_->Stop();
   if (producer_) (void)producer_->Flush(Ms(5'000));

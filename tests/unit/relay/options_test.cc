@@ -48,6 +48,7 @@ TEST(RelayOptionsTest, MinimalFileGetsDocumentedDefaults) {
   EXPECT_TRUE(o->idempotency_enabled);
   EXPECT_EQ(o->idempotency_retention, std::chrono::hours(24 * 7));
   EXPECT_EQ(o->http_port, 9464);
+  EXPECT_EQ(o->parse_threads, 1);
   EXPECT_EQ(o->auth.client_secret, "s3cret");
   EXPECT_FALSE(o->instance_id.empty());
 }
@@ -78,6 +79,18 @@ http:
   EXPECT_EQ(o->retry.max_attempts, 4);
   EXPECT_EQ(o->retry.max_elapsed, std::chrono::minutes(1));
   EXPECT_EQ(o->http_port, 0);
+}
+
+TEST(RelayOptionsTest, EnvelopeKnobsAreReadAndChecked) {
+  auto o = Load(std::string(kMinimal) + "envelope: {max_bytes: 4096, parse_threads: 0}\n");
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->envelope_max_bytes, 4096u);
+  EXPECT_EQ(o->parse_threads, 0);
+  RelayOptions direct = *o;
+  direct.parse_threads = -1;
+  EXPECT_NE(direct.Validate().message().find("envelope.parse_threads"), std::string::npos);
+  direct.parse_threads = 65;
+  EXPECT_NE(direct.Validate().message().find("envelope.parse_threads"), std::string::npos);
 }
 
 TEST(RelayOptionsTest, EnvironmentOverridesTheFile) {
@@ -125,6 +138,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ReserveAboveOne", std::string(kMinimal) + "delivery: {budget_reserve: 2}\n",
                 "budget_reserve"},
         BadCase{"BadDuration", std::string(kMinimal) + "delivery: {linger: soon}\n", "linger"},
+        BadCase{"NegativeParseThreads", std::string(kMinimal) + "envelope: {parse_threads: -1}\n",
+                "parse_threads"},
+        BadCase{"TooManyParseThreads", std::string(kMinimal) + "envelope: {parse_threads: 100}\n",
+                "parse_threads"},
         BadCase{"BadListen", std::string(kMinimal) + "http: {listen: nowhere}\n", "listen"},
         BadCase{"BadPort", std::string(kMinimal) + "http: {listen: \"h:99999\"}\n", "listen"},
         BadCase{"NoTopics",
