@@ -19,6 +19,8 @@
 namespace sluice::idempotency {
 namespace {
 
+using test::DeadLettered;
+using test::Delivered;
 using test::RandomUuid;
 using test::RawDb;
 using test::TempDir;
@@ -27,14 +29,6 @@ std::unique_ptr<IdempotencyStore> MustOpen(const SqliteStoreOptions& options) {
   auto store = OpenSqliteStore(options);
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? std::move(*store) : nullptr;
-}
-
-Entry Delivered(std::string id, std::string sf_id = "", int64_t at = 0) {
-  return Entry{std::move(id), Outcome::kDelivered, std::move(sf_id), at};
-}
-
-Entry DeadLettered(std::string id, int64_t at = 0) {
-  return Entry{std::move(id), Outcome::kDeadLettered, "", at};
 }
 
 class SqliteStoreTest : public ::testing::Test {

@@ -13,17 +13,11 @@
 namespace sluice::idempotency {
 namespace {
 
+using test::DeadLettered;
+using test::Delivered;
 using test::RandomUuid;
 using test::RawDb;
 using test::TempDir;
-
-Entry Delivered(std::string id, std::string sf_id = "", int64_t at = 0) {
-  return Entry{std::move(id), Outcome::kDelivered, std::move(sf_id), at};
-}
-
-Entry DeadLettered(std::string id, int64_t at = 0) {
-  return Entry{std::move(id), Outcome::kDeadLettered, "", at};
-}
 
 class StagingTest : public ::testing::Test {
  protected:

@@ -154,4 +154,13 @@ class FakeStore : public IdempotencyStore {
   std::vector<int64_t> cutoffs_;
 };
 
+// Entries for one id, as the relay records them.
+inline Entry Delivered(std::string id, std::string sf_id = "", int64_t at = 0) {
+  return Entry{std::move(id), Outcome::kDelivered, std::move(sf_id), at};
+}
+
+inline Entry DeadLettered(std::string id, int64_t at = 0) {
+  return Entry{std::move(id), Outcome::kDeadLettered, "", at};
+}
+
 }  // namespace sluice::idempotency::test
