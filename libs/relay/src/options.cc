@@ -42,6 +42,9 @@ Status RelayOptions::Validate() const {
   if (max_buffered_events < 1) {
     return InvalidArgumentError("delivery.max_buffered_events must be at least 1");
   }
+  if (idempotency_max_staged_rows < 1000) {
+    return InvalidArgumentError("idempotency.max_staged_rows must be at least 1000");
+  }
   if (idempotency_enabled && idempotency_path.empty()) {
     return InvalidArgumentError("idempotency.path must not be empty");
   }
@@ -110,6 +113,8 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.idempotency_enabled = c.GetBool("/idempotency/enabled", true);
   o.idempotency_path = c.GetString("/idempotency/path", o.idempotency_path);
   o.idempotency_retention = c.GetDuration("/idempotency/retention", o.idempotency_retention);
+  o.idempotency_max_staged_rows =
+      c.GetInt("/idempotency/max_staged_rows", o.idempotency_max_staged_rows);
 
   const std::string listen = c.GetString("/http/listen", "127.0.0.1:9464");
   auto colon = listen.rfind(':');

@@ -274,6 +274,7 @@ Status Relay::Impl::Init() {
     idempotency::SqliteStoreOptions store_options;
     store_options.path = options_.idempotency_path;
     store_options.cache_size_kib = 8 * 1024;
+    store_options.max_staged_rows = options_.idempotency_max_staged_rows;
     ASSIGN_OR_RETURN(store_, idempotency::OpenSqliteStore(store_options));
     ASSIGN_OR_RETURN(committer_, idempotency::GroupCommitter::Start(store_.get()));
     idempotency::RetentionOptions retention;

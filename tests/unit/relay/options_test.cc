@@ -49,6 +49,7 @@ TEST(RelayOptionsTest, MinimalFileGetsDocumentedDefaults) {
   EXPECT_EQ(o->idempotency_retention, std::chrono::hours(24 * 7));
   EXPECT_EQ(o->http_port, 9464);
   EXPECT_EQ(o->parse_threads, 1);
+  EXPECT_EQ(o->idempotency_max_staged_rows, 200'000);
   EXPECT_EQ(o->auth.client_secret, "s3cret");
   EXPECT_FALSE(o->instance_id.empty());
 }
@@ -142,6 +143,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "parse_threads"},
         BadCase{"TooManyParseThreads", std::string(kMinimal) + "envelope: {parse_threads: 100}\n",
                 "parse_threads"},
+        BadCase{"TinyStaging", std::string(kMinimal) + "idempotency: {max_staged_rows: 10}\n",
+                "max_staged_rows"},
         BadCase{"BadListen", std::string(kMinimal) + "http: {listen: nowhere}\n", "listen"},
         BadCase{"BadPort", std::string(kMinimal) + "http: {listen: \"h:99999\"}\n", "listen"},
         BadCase{"NoTopics",

@@ -97,6 +97,10 @@ struct RelayOptions {
   std::string idempotency_path = "sluice-relay.db";
   // Default 7 days.
   std::chrono::milliseconds idempotency_retention{std::chrono::hours(24 * 7)};
+  // Resolutions held in the store's staging level (and in memory, ~100 bytes each) before they
+  // are merged into its main table. The relay records far fewer ids per second than the store
+  // can take, so it trades merge efficiency for memory. Default 200,000 (~20 MB).
+  int64_t idempotency_max_staged_rows = 200'000;
 
   // --- HTTP (/metrics, /healthz, /readyz) ---
   // Default 127.0.0.1:9464; port 0 picks a free one.
