@@ -12,6 +12,8 @@ find_package(RapidJSON CONFIG REQUIRED)
 find_package(Boost 1.74 REQUIRED)
 find_package(GTest REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+# jemalloc replaces glibc's malloc in sluice-flood (see tools/flood/CMakeLists.txt).
+pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
 
 # RapidJSON's config exports variables, not a target; wrap it so targets can link it by name.
 if(NOT TARGET sluice_rapidjson)

@@ -109,6 +109,12 @@ struct Counters {
   std::map<std::string, int64_t> produce_errors;  // by status code name
 };
 
+// Adds to a counter that only one thread writes (others only read it): a plain load and store,
+// not a locked read-modify-write, on the per-record path.
+void Bump(std::atomic<int64_t>& counter, int64_t n = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 // Reads sfsim and the relay over HTTP.
 class Sources {
  public:
@@ -193,7 +199,8 @@ class FloodRun {
 
  private:
   bool Stopping() const { return shutdown_ && shutdown_->requested(); }
-  Status Setup();
+  // `unpaced`: every event is due at the start (a burst without a window).
+  Status Setup(bool unpaced);
   void Produce(const Schedule& schedule);
   void MonitorLoop();
   Sample TakeSample();
@@ -247,7 +254,7 @@ class FloodRun {
   int64_t planned_ = 0;
 };
 
-Status FloodRun::Setup() {
+Status FloodRun::Setup(bool unpaced) {
   std::random_device rd;
   run_id_ = ((static_cast<uint64_t>(rd()) << 32) ^ rd()) & EventIdCodec::kRunMask;
   dlq_topic_ = o_.dlq_topic.empty() ? o_.topic + ".dlq" : o_.dlq_topic;
@@ -283,6 +290,11 @@ Status FloodRun::Setup() {
   po.acks = "all";
   po.idempotence = true;
   po.close_timeout = milliseconds(10000);
+  // An unpaced burst produces in one tight loop, like kcat: serving delivery reports on that
+  // thread keeps each record's allocation and free on one thread and wakes no other thread per
+  // record (a third less CPU per record). Paced runs sleep between records, so a background
+  // thread serves their reports on time.
+  po.deliver_on_caller_thread = unpaced;
   ASSIGN_OR_RETURN(producer_, kafka::Producer::Create(po));
 
   if (!o_.sfsim_url.empty() || !o_.relay_metrics_url.empty()) {
@@ -336,7 +348,7 @@ void FloodRun::Produce(const Schedule& schedule) {
         [this, index](const kafka::DeliveryReport& r) {
           if (r.status.ok()) {
             log_->SetState(index, ProducedEvent::kAcked);
-            counters_.acked.fetch_add(1, std::memory_order_relaxed);
+            Bump(counters_.acked);
           } else {
             log_->SetState(
                 index, r.possibly_persisted ? ProducedEvent::kUncertain : ProducedEvent::kFailed);
@@ -348,9 +360,9 @@ void FloodRun::Produce(const Schedule& schedule) {
           counters_.last_ack_ns.store((RealClock().Now() - start_).count(),
                                       std::memory_order_relaxed);
         });
-    counters_.produced.fetch_add(1, std::memory_order_relaxed);
-    if (!rec.valid) counters_.invalid.fetch_add(1, std::memory_order_relaxed);
-    counters_.bytes.fetch_add(static_cast<int64_t>(rec.value.size()), std::memory_order_relaxed);
+    Bump(counters_.produced);
+    if (!rec.valid) Bump(counters_.invalid);
+    Bump(counters_.bytes, static_cast<int64_t>(rec.value.size()));
     if (!st.ok()) {
       log_->SetState(index, ProducedEvent::kFailed);
       counters_.failed.fetch_add(1, std::memory_order_relaxed);
@@ -679,7 +691,7 @@ void FloodRun::Finish(const Schedule& schedule, Report* r) {
 Result<Report> FloodRun::Go() {
   ASSIGN_OR_RETURN(Schedule schedule, Schedule::FromStages(o_.stages));
   RETURN_IF_ERROR(ValidateGeneratorOptions(o_.generator));
-  RETURN_IF_ERROR(Setup());
+  RETURN_IF_ERROR(Setup(schedule.duration() == Clock::Duration{0}));
   log_ = std::make_unique<ProducedLog>(run_id_);
   log_->Reserve(schedule.count());
   planned_ = schedule.count();

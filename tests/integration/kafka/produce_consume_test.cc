@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <set>
+#include <thread>
 
 #include "kafka_test_util.h"
 
@@ -133,6 +134,36 @@ TEST_F(KafkaTest, AFullLocalQueueWaitsForRoomAndTopicsBeyondTheCacheGoByName) {
     for (const auto& p : *lag) end += p.high_watermark;
     EXPECT_EQ(end, kCount / 2) << t;
   }
+}
+
+// deliver_on_caller_thread: no poll thread; Produce (on a full queue too) and Flush serve the
+// reports on the calling thread, and every record is reported once.
+TEST_F(KafkaTest, ReportsCanBeServedOnTheProducingThread) {
+  constexpr int kCount = 5000;
+  const std::string topic = NewTopic(3);
+  ProducerOptions options;
+  options.bootstrap = broker_->bootstrap();
+  options.properties = {{"queue.buffering.max.messages", "100"}, {"linger.ms", "1"}};
+  options.deliver_on_caller_thread = true;
+  auto producer = Producer::Create(options);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const std::thread::id me = std::this_thread::get_id();
+  int acked = 0;  // touched only on this thread
+  int elsewhere = 0;
+  std::vector<int> seen(kCount, 0);
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_OK((*producer)->Produce(topic, KeyOf(i), std::to_string(i), {},
+                                   [&, i](const DeliveryReport& r) {
+                                     if (std::this_thread::get_id() != me) ++elsewhere;
+                                     if (r.status.ok()) ++acked;
+                                     ++seen[static_cast<size_t>(i)];
+                                   }));
+  }
+  ASSERT_OK((*producer)->Flush(60s));
+  EXPECT_EQ(elsewhere, 0);
+  EXPECT_EQ(acked, kCount);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), kCount);
+  EXPECT_EQ((*producer)->InFlight(), 0);
 }
 
 TEST_F(KafkaTest, ReopenedGroupResumesAtTheCommittedOffset) {

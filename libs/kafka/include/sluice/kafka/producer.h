@@ -49,6 +49,13 @@ struct ProducerOptions {
   // topics are produced by name, which librdkafka looks up per record. Bounds the memory that
   // many distinct topic names can take. Default 1,024.
   size_t max_cached_topics = 1024;
+  // false (default): a background thread serves delivery reports (see Producer).
+  // true: no such thread; Produce, Flush, the transaction commit and the destructor serve them on
+  // the calling thread, as kcat does. For a producer used from one thread at a time, as fast as
+  // it can: records are allocated and freed on the same thread and no thread is woken per
+  // delivery. Reports wait for the next of those calls, so this suits a tight producing loop,
+  // not a producer that sits idle between records.
+  bool deliver_on_caller_thread = false;
   // Time source for deadlines. Default (nullptr): RealClock(). Not owned.
   Clock* clock = nullptr;
 };
@@ -95,8 +102,9 @@ struct ProducerRecord {
 // A Kafka producer.
 //
 // Threads: a background thread ("kafka-prod-poll") polls librdkafka; every DeliveryCallback runs
-// on it, one at a time, in delivery order per partition. Callbacks must be quick and must not
-// call Flush() or destroy the Producer. librdkafka's own threads do the network I/O.
+// on it, one at a time, in delivery order per partition (with deliver_on_caller_thread, on the
+// thread calling Produce/Flush instead). Callbacks must be quick and must not call Produce(),
+// Flush() or destroy the Producer. librdkafka's own threads do the network I/O.
 //
 // Thread-safety: all methods are safe to call from any number of threads at once, except that the
 // transaction methods must not overlap each other (librdkafka's rule). The destructor flushes
