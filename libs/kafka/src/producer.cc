@@ -30,6 +30,32 @@ struct Pending {
   DeliveryCallback callback;
 };
 
+// The message opaque is a Pending* (aligned, so its low bit is 0), a tag shifted left with the low
+// bit set (ProduceTagged), or null (no callback).
+static_assert(sizeof(void*) == sizeof(uint64_t), "tags are stored in a pointer");
+void* TagOpaque(uint64_t tag) { return reinterpret_cast<void*>((tag << 1) | 1); }
+bool IsTag(const void* opaque) { return (reinterpret_cast<uintptr_t>(opaque) & 1) != 0; }
+uint64_t TagOf(const void* opaque) { return reinterpret_cast<uintptr_t>(opaque) >> 1; }
+
+// One record as Enqueue takes it: pointers into the caller's data, copied by librdkafka.
+struct RecordView {
+  std::string_view topic;
+  const char* key = nullptr;  // null: no key
+  size_t key_len = 0;
+  const char* value = nullptr;  // null: a tombstone
+  size_t value_len = 0;
+  const Headers* headers = nullptr;
+  int32_t partition = kAnyPartition;
+  int64_t timestamp_ms = 0;
+};
+
+// A string_view's data() may be null for an empty view; librdkafka would read that as a null
+// key or value, so point empty ones at a static empty string.
+const char* NonNull(std::string_view v) {
+  static const char kEmpty[] = "";
+  return v.data() != nullptr ? v.data() : kEmpty;
+}
+
 // Owning handle for a topic handle; released before the client (librdkafka's rule).
 struct TopicDeleter {
   void operator()(rd_kafka_topic_t* p) const { rd_kafka_topic_destroy(p); }
@@ -37,7 +63,7 @@ struct TopicDeleter {
 using TopicHandle = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 
 // Thread-safety: as Producer. in_flight_ and has_fatal_ are atomics; fatal_ is guarded by mu_,
-// topics_ by topics_mu_.
+// topics_ by topics_mu_ (last_topic_, an atomic, points at one of its nodes).
 //
 // The per-record path is kept cheap because sluice-flood's producer throughput is measured against
 // kcat's: no lock and no clock read unless the queue is full, a cached topic handle instead of a
@@ -68,19 +94,33 @@ class ProducerImpl final : public Producer {
   }
 
   Status Produce(const ProducerRecord& r, DeliveryCallback callback) override {
-    return Enqueue(r.topic, r.key ? r.key->data() : nullptr, r.key ? r.key->size() : 0,
-                   r.value ? r.value->data() : nullptr, r.value ? r.value->size() : 0, r.headers,
-                   r.partition, r.timestamp_ms, std::move(callback));
+    return EnqueueWithCallback({.topic = r.topic,
+                                .key = r.key ? r.key->data() : nullptr,
+                                .key_len = r.key ? r.key->size() : 0,
+                                .value = r.value ? r.value->data() : nullptr,
+                                .value_len = r.value ? r.value->size() : 0,
+                                .headers = &r.headers,
+                                .partition = r.partition,
+                                .timestamp_ms = r.timestamp_ms},
+                               std::move(callback));
   }
 
   Status Produce(std::string_view topic, std::string_view key, std::string_view value,
                  const Headers& headers, DeliveryCallback callback, int32_t partition) override {
-    // A string_view's data() may be null for an empty view; librdkafka would read that as a null
-    // key or value, so point empty ones at a static empty string.
-    static const char kEmpty[] = "";
-    return Enqueue(topic, key.data() != nullptr ? key.data() : kEmpty, key.size(),
-                   value.data() != nullptr ? value.data() : kEmpty, value.size(), headers,
-                   partition, 0, std::move(callback));
+    return EnqueueWithCallback(View(topic, key, value, headers, partition), std::move(callback));
+  }
+
+  Status ProduceTagged(std::string_view topic, std::string_view key, std::string_view value,
+                       const Headers& headers, uint64_t tag, int32_t partition) override {
+    if (!options_.on_tagged_delivery) {
+      return FailedPreconditionError("produce to " + std::string(topic) +
+                                     ": a tagged record needs ProducerOptions::on_tagged_delivery");
+    }
+    if (tag > kMaxTag) {
+      return InvalidArgumentError("produce to " + std::string(topic) + ": tag " +
+                                  std::to_string(tag) + " is above the largest, 2^63 - 1");
+    }
+    return Enqueue(View(topic, key, value, headers, partition), TagOpaque(tag));
   }
 
   Status Flush(Ms timeout) override {
@@ -160,40 +200,68 @@ class ProducerImpl final : public Producer {
     ProducerImpl& p_;
   };
 
-  // The cached handle for `topic`, created on first use; nullptr (the name is valid) past
-  // max_cached_topics.
-  Result<rd_kafka_topic_t*> Topic(std::string_view topic) {
-    std::lock_guard lock(topics_mu_);
-    if (auto it = topics_.find(topic); it != topics_.end()) return it->second.get();
-    RETURN_IF_ERROR(internal::ValidateTopicName(topic).WithContext("produce"));
-    if (topics_.size() >= options_.max_cached_topics) return nullptr;
-    std::string name(topic);
-    TopicHandle handle(rd_kafka_topic_new(rk_.get(), name.c_str(), nullptr));
-    if (handle == nullptr) {
-      return StatusFromResp(rd_kafka_last_error(), "produce to " + name);
-    }
-    return topics_.emplace(std::move(name), std::move(handle)).first->second.get();
+  using CachedTopic = std::pair<const std::string, TopicHandle>;
+
+  static RecordView View(std::string_view topic, std::string_view key, std::string_view value,
+                         const Headers& headers, int32_t partition) {
+    return {.topic = topic,
+            .key = NonNull(key),
+            .key_len = key.size(),
+            .value = NonNull(value),
+            .value_len = value.size(),
+            .headers = &headers,
+            .partition = partition};
   }
 
-  Status Enqueue(std::string_view topic, const char* key, size_t key_len, const char* value,
-                 size_t value_len, const Headers& headers, int32_t partition, int64_t timestamp_ms,
-                 DeliveryCallback callback) {
+  // The cached handle for `topic`, created on first use; nullptr (the name is valid) past
+  // max_cached_topics. The topic of the previous call is answered without the lock.
+  Result<rd_kafka_topic_t*> Topic(std::string_view topic) {
+    if (const CachedTopic* last = last_topic_.load(std::memory_order_acquire);
+        last != nullptr && last->first == topic) {
+      return last->second.get();
+    }
+    std::lock_guard lock(topics_mu_);
+    auto it = topics_.find(topic);
+    if (it == topics_.end()) {
+      RETURN_IF_ERROR(internal::ValidateTopicName(topic).WithContext("produce"));
+      if (topics_.size() >= options_.max_cached_topics) return nullptr;
+      std::string name(topic);
+      TopicHandle handle(rd_kafka_topic_new(rk_.get(), name.c_str(), nullptr));
+      if (handle == nullptr) {
+        return StatusFromResp(rd_kafka_last_error(), "produce to " + name);
+      }
+      it = topics_.emplace(std::move(name), std::move(handle)).first;
+    }
+    // Map nodes stay put until the destructor, so the pointer stays valid.
+    last_topic_.store(&*it, std::memory_order_release);
+    return it->second.get();
+  }
+
+  Status EnqueueWithCallback(const RecordView& r, DeliveryCallback callback) {
+    auto pending = callback ? std::make_unique<Pending>(Pending{std::move(callback)}) : nullptr;
+    Status status = Enqueue(r, pending.get());
+    if (status.ok()) pending.release();  // freed by the delivery callback
+    return status;
+  }
+
+  // Enqueues `r` with `opaque` (see TagOpaque), which the delivery callback gets back.
+  Status Enqueue(const RecordView& r, void* opaque) {
     if (has_fatal_.load(std::memory_order_acquire)) {
       std::lock_guard lock(mu_);
       return fatal_;
     }
-    if (partition < kAnyPartition) {
+    const std::string_view topic = r.topic;
+    if (r.partition < kAnyPartition) {
       return InvalidArgumentError("produce to " + std::string(topic) + ": bad partition " +
-                                  std::to_string(partition));
+                                  std::to_string(r.partition));
     }
     ASSIGN_OR_RETURN(rd_kafka_topic_t * rkt, Topic(topic));
     // Only past max_cached_topics (Topic() has validated the name).
     const std::string uncached_name = rkt == nullptr ? std::string(topic) : std::string();
-    auto pending = callback ? std::make_unique<Pending>(Pending{std::move(callback)}) : nullptr;
     in_flight_.fetch_add(1);
     std::optional<Clock::TimePoint> deadline;  // read from the clock only once the queue is full
     for (;;) {
-      HeadersHandle hdrs = headers.empty() ? nullptr : internal::ToRdHeaders(headers);
+      HeadersHandle hdrs = r.headers->empty() ? nullptr : internal::ToRdHeaders(*r.headers);
       rd_kafka_vu_t vus[8];
       size_t n = 0;
       if (rkt != nullptr) {
@@ -204,20 +272,20 @@ class ProducerImpl final : public Producer {
         vus[n++].u.cstr = uncached_name.c_str();
       }
       vus[n].vtype = RD_KAFKA_VTYPE_PARTITION;
-      vus[n++].u.i32 = partition;
+      vus[n++].u.i32 = r.partition;
       vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
       vus[n++].u.i = RD_KAFKA_MSG_F_COPY;
       vus[n].vtype = RD_KAFKA_VTYPE_KEY;
-      vus[n].u.mem.ptr = const_cast<char*>(key);
-      vus[n++].u.mem.size = key_len;
+      vus[n].u.mem.ptr = const_cast<char*>(r.key);
+      vus[n++].u.mem.size = r.key_len;
       vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
-      vus[n].u.mem.ptr = const_cast<char*>(value);
-      vus[n++].u.mem.size = value_len;
+      vus[n].u.mem.ptr = const_cast<char*>(r.value);
+      vus[n++].u.mem.size = r.value_len;
       vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
-      vus[n++].u.ptr = pending.get();
-      if (timestamp_ms != 0) {
+      vus[n++].u.ptr = opaque;
+      if (r.timestamp_ms != 0) {
         vus[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
-        vus[n++].u.i64 = timestamp_ms;
+        vus[n++].u.i64 = r.timestamp_ms;
       }
       if (hdrs != nullptr) {
         vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
@@ -225,8 +293,7 @@ class ProducerImpl final : public Producer {
       }
       rd_kafka_error_t* error = rd_kafka_produceva(rk_.get(), vus, n);
       if (error == nullptr) {
-        hdrs.release();     // owned by the message now
-        pending.release();  // freed by the delivery callback
+        hdrs.release();  // owned by the message now
         // Serving reports after every 32nd record instead of every one saves a queue lock per
         // record; they wait at most 31 records longer.
         if (options_.deliver_on_caller_thread && (++produced_ & 31) == 0) {
@@ -291,6 +358,7 @@ class ProducerImpl final : public Producer {
     rd_kafka_yield(rk_.get());
     if (poll_thread_.joinable()) poll_thread_.join();
     rd_kafka_poll(rk_.get(), 0);  // anything that slipped in after the loop ended
+    last_topic_.store(nullptr);
     topics_.clear();
     rk_.reset();
   }
@@ -301,34 +369,52 @@ class ProducerImpl final : public Producer {
   }
 
   void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m) {
-    std::unique_ptr<Pending> pending(static_cast<Pending*>(m->_private));
-    if (pending != nullptr && pending->callback) {
+    if (IsTag(m->_private)) {
+      TaggedReport report;
+      report.tag = TagOf(m->_private);
+      report.topic = rd_kafka_topic_name(m->rkt);
+      FillOutcome(rk, m, report);
+      Invoke(options_.on_tagged_delivery, report);
+    } else if (std::unique_ptr<Pending> pending(static_cast<Pending*>(m->_private));
+               pending != nullptr && pending->callback) {
       DeliveryReport report;
       report.topic = rd_kafka_topic_name(m->rkt);
-      report.partition = m->partition;
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        report.offset = m->offset;
-        report.possibly_persisted = true;
-      } else {
-        std::string context = "deliver to " + report.topic;
-        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-          char buf[512] = {0};
-          auto cause = rd_kafka_fatal_error(rk, buf, sizeof(buf));
-          report.status = StatusFromKafkaError(cause, context, buf, {.fatal = true});
-        } else {
-          report.status = StatusFromResp(m->err, context);
-        }
-        report.possibly_persisted = rd_kafka_message_status(m) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
-      }
-      try {
-        pending->callback(report);
-      } catch (const std::exception& e) {
-        GetLogger("kafka")->error("delivery callback threw: {}", e.what());
-      } catch (...) {
-        GetLogger("kafka")->error("delivery callback threw a non-std exception");
-      }
+      FillOutcome(rk, m, report);
+      Invoke(pending->callback, report);
     }
     Release();
+  }
+
+  // Sets a report's partition, offset, status and possibly_persisted from `m`; its topic is set.
+  template <typename Report>
+  static void FillOutcome(rd_kafka_t* rk, const rd_kafka_message_t* m, Report& report) {
+    report.partition = m->partition;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      report.offset = m->offset;
+      report.possibly_persisted = true;
+      return;
+    }
+    std::string context = "deliver to " + std::string(report.topic);
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[512] = {0};
+      auto cause = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+      report.status = StatusFromKafkaError(cause, context, buf, {.fatal = true});
+    } else {
+      report.status = StatusFromResp(m->err, context);
+    }
+    report.possibly_persisted = rd_kafka_message_status(m) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+  }
+
+  // Runs a callback; what it throws is logged, never propagated into librdkafka.
+  template <typename Callback, typename Report>
+  static void Invoke(const Callback& callback, const Report& report) {
+    try {
+      callback(report);
+    } catch (const std::exception& e) {
+      GetLogger("kafka")->error("delivery callback threw: {}", e.what());
+    } catch (...) {
+      GetLogger("kafka")->error("delivery callback threw a non-std exception");
+    }
   }
 
   static void ErrorCallbackTrampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
@@ -369,6 +455,7 @@ class ProducerImpl final : public Producer {
   Status fatal_;  // guarded by mu_
   std::mutex topics_mu_;
   std::map<std::string, TopicHandle, std::less<>> topics_;  // guarded by topics_mu_
+  std::atomic<const CachedTopic*> last_topic_{nullptr};     // a node of topics_, or null
 };
 
 }  // namespace

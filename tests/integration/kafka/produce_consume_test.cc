@@ -166,6 +166,57 @@ TEST_F(KafkaTest, ReportsCanBeServedOnTheProducingThread) {
   EXPECT_EQ((*producer)->InFlight(), 0);
 }
 
+// ProduceTagged: every record's report reaches the producer-wide handler once, with its own tag
+// (up to the largest), topic, partition and offset, next to records with callbacks of their own,
+// on either reporting thread; a record refused at once is not reported.
+TEST_F(KafkaTest, TaggedRecordsReportTheirTagOnceEach) {
+  constexpr uint64_t kCount = 3000;
+  const std::string topic = NewTopic(3);
+  for (bool on_caller : {false, true}) {
+    SCOPED_TRACE(on_caller ? "reports on the producing thread" : "reports on the poll thread");
+    std::mutex mu;
+    std::map<uint64_t, int> seen;  // tag -> reports
+    std::set<std::pair<int32_t, int64_t>> offsets;
+    std::vector<std::string> bad;  // reports that broke a rule
+    ProducerOptions options;
+    options.bootstrap = broker_->bootstrap();
+    options.properties = {{"queue.buffering.max.messages", "200"}, {"linger.ms", "1"}};
+    options.deliver_on_caller_thread = on_caller;
+    options.on_tagged_delivery = [&](const TaggedReport& r) {
+      std::lock_guard lock(mu);
+      ++seen[r.tag];
+      if (!r.status.ok()) bad.push_back(r.status.ToString());
+      if (r.topic != topic) bad.push_back("topic " + std::string(r.topic));
+      if (!offsets.emplace(r.partition, r.offset).second || r.offset < 0) {
+        bad.push_back("offset " + std::to_string(r.offset) + " reported twice");
+      }
+    };
+    auto producer = Producer::Create(options);
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    int callbacks = 0;
+    for (uint64_t i = 0; i < kCount; ++i) {
+      const uint64_t tag = i == kCount - 1 ? Producer::kMaxTag : i;
+      ASSERT_OK((*producer)->ProduceTagged(topic, KeyOf(static_cast<int>(i)), "v", {}, tag));
+      if (i % 100 == 0) {  // a record with a callback of its own between the tagged ones
+        ASSERT_OK((*producer)->Produce(topic, "k", "own", {}, [&](const DeliveryReport& r) {
+          std::lock_guard lock(mu);
+          if (r.status.ok()) ++callbacks;
+        }));
+      }
+    }
+    // Refused at once (the partition does not exist): no report for it.
+    EXPECT_EQ((*producer)->ProduceTagged(topic, "k", "v", {}, 7, 99).code(), StatusCode::kNotFound);
+    ASSERT_OK((*producer)->Flush(60s));
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(bad.empty()) << bad.size() << " bad reports, first: " << bad.front();
+    EXPECT_EQ(callbacks, static_cast<int>(kCount / 100));
+    EXPECT_EQ(seen.size(), kCount);
+    for (const auto& [tag, n] : seen) EXPECT_EQ(n, 1) << "tag " << tag;
+    EXPECT_EQ(seen.count(Producer::kMaxTag), 1u);
+    EXPECT_EQ((*producer)->InFlight(), 0);
+  }
+}
+
 TEST_F(KafkaTest, ReopenedGroupResumesAtTheCommittedOffset) {
   constexpr int kCount = 3000;
   constexpr int kFirst = 1000;

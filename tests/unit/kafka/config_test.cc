@@ -116,6 +116,44 @@ TEST(KafkaConfigTest, ProducerRejectsIdempotenceWithoutAcksAll) {
   EXPECT_TRUE(Contains(producer.status(), "acks")) << producer.status();
 }
 
+TEST(KafkaConfigTest, TaggedRecordsNeedAHandlerAndASmallEnoughTag) {
+  // Both are refused before anything is enqueued, so no broker is needed.
+  ProducerOptions options;
+  options.bootstrap = "127.0.0.1:1";
+  auto without = Producer::Create(options);
+  ASSERT_TRUE(without.ok()) << without.status();
+  Status st = (*without)->ProduceTagged("t", "k", "v", {}, 1);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st;
+  EXPECT_TRUE(Contains(st, "on_tagged_delivery")) << st;
+
+  options.on_tagged_delivery = [](const TaggedReport&) {};
+  auto with = Producer::Create(options);
+  ASSERT_TRUE(with.ok()) << with.status();
+  st = (*with)->ProduceTagged("t", "k", "v", {}, Producer::kMaxTag + 1);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
+  EXPECT_TRUE(Contains(st, "2^63 - 1")) << st;
+  EXPECT_EQ((*with)->InFlight(), 0);
+}
+
+TEST(KafkaConfigTest, ATaggedRecordThatTimesOutIsReportedAsFailedWithItsTag) {
+  // Nothing listens on port 1 of the loopback, so the record expires in the local queue.
+  std::vector<std::string> reports;
+  ProducerOptions options;
+  options.bootstrap = "127.0.0.1:1";
+  options.properties = {{"message.timeout.ms", "200"}};
+  options.deliver_on_caller_thread = true;
+  options.on_tagged_delivery = [&](const TaggedReport& r) {
+    reports.push_back(std::to_string(r.tag) + " " + std::string(r.topic) + " " +
+                      std::string(StatusCodeName(r.status.code())) +
+                      (r.possibly_persisted ? " maybe written" : " not written"));
+  };
+  auto producer = Producer::Create(options);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  ASSERT_TRUE((*producer)->ProduceTagged("t", "k", "v", {}, 42).ok());
+  EXPECT_EQ((*producer)->Flush(std::chrono::seconds(30)).code(), StatusCode::kOk);
+  EXPECT_EQ(reports, std::vector<std::string>{"42 t DeadlineExceeded not written"});
+}
+
 TEST(KafkaConfigTest, ConsumerNeedsAGroup) {
   ConsumerOptions options;
   options.bootstrap = "127.0.0.1:1";

@@ -21,6 +21,7 @@
 namespace sluice::kafka {
 
 class GroupMetadata;
+struct TaggedReport;
 
 // Thread-safety: a value type.
 struct ProducerOptions {
@@ -56,6 +57,10 @@ struct ProducerOptions {
   // delivery. Reports wait for the next of those calls, so this suits a tight producing loop,
   // not a producer that sits idle between records.
   bool deliver_on_caller_thread = false;
+  // Receives the delivery report of every record produced with ProduceTagged (see there), on the
+  // same thread and under the same rules as a DeliveryCallback. Default empty: ProduceTagged
+  // fails with FailedPrecondition.
+  std::function<void(const TaggedReport&)> on_tagged_delivery;
   // Time source for deadlines. Default (nullptr): RealClock(). Not owned.
   Clock* clock = nullptr;
 };
@@ -75,6 +80,18 @@ struct DeliveryReport {
 };
 
 using DeliveryCallback = std::function<void(const DeliveryReport&)>;
+
+// The broker's answer for one record produced with ProduceTagged: a DeliveryReport that carries
+// the caller's tag instead of a callback of its own. Valid only during the handler's call.
+// Thread-safety: a value type.
+struct TaggedReport {
+  uint64_t tag = 0;
+  Status status;           // as DeliveryReport::status
+  std::string_view topic;  // the record's topic; valid during the call
+  int32_t partition = kAnyPartition;
+  int64_t offset = -1;
+  bool possibly_persisted = false;  // as DeliveryReport::possibly_persisted
+};
 
 // One record to produce. Null key: the partitioner spreads such records; use an empty string for
 // an empty (non-null) key.
@@ -124,6 +141,15 @@ class Producer {
   virtual Status Produce(std::string_view topic, std::string_view key, std::string_view value,
                          const Headers& headers = {}, DeliveryCallback callback = nullptr,
                          int32_t partition = kAnyPartition) = 0;
+
+  // Same, but the report goes to ProducerOptions::on_tagged_delivery with `tag` (at most
+  // kMaxTag). For a caller producing many records as fast as it can: nothing is allocated per
+  // record besides librdkafka's own copy. FailedPrecondition when on_tagged_delivery is empty,
+  // InvalidArgument when the tag is too large; otherwise as Produce.
+  static constexpr uint64_t kMaxTag = (uint64_t{1} << 63) - 1;
+  virtual Status ProduceTagged(std::string_view topic, std::string_view key, std::string_view value,
+                               const Headers& headers, uint64_t tag,
+                               int32_t partition = kAnyPartition) = 0;
 
   // Produces and waits for the delivery report, up to `timeout`. Ok: the acknowledged report.
   // Not ok: the enqueue error, the delivery error, or DeadlineExceeded (the record may still be
