@@ -196,5 +196,50 @@ TEST(PacerTest, BurstIsReleasedWithoutSleeping) {
   EXPECT_EQ(pacer.max_behind(), Clock::Duration{0});
 }
 
+// Counts the reads of a SimulatedClock and moves it on by 1 ms at each.
+class CountingClock final : public Clock {
+ public:
+  TimePoint Now() const override {
+    ++reads;
+    inner.Advance(milliseconds(1));
+    return inner.Now();
+  }
+  WallTime WallNow() const override { return inner.WallNow(); }
+  void SleepUntil(TimePoint deadline) override { inner.SleepUntil(deadline); }
+
+  mutable testing::SimulatedClock inner;
+  mutable int reads = 0;
+};
+
+// An unpaced burst reads the clock for the first late event, then every 64th and the last only,
+// and still counts every late event and the exact lag of the last one.
+TEST(PacerTest, UnpacedBurstReadsTheClockSparinglyAndCountsEveryLateEvent) {
+  CountingClock clock;
+  auto s = Schedule::Burst(1000);
+  ASSERT_TRUE(s.ok());
+  Pacer pacer(*s, clock);
+  pacer.StartAt(clock.inner.Now());
+  for (int64_t i = 0; i < 1000; ++i) pacer.WaitTurn(i);
+  // Reads: events 0 and 1 (the first late one, 2 ms after the start), then 64, 128, ..., 960 and
+  // the last, 999.
+  EXPECT_EQ(clock.reads, 2 + 15 + 1);
+  EXPECT_EQ(pacer.late_events(), 999);  // all but event 0, released 1 ms after the start
+  EXPECT_EQ(pacer.max_behind(), milliseconds(18));
+  EXPECT_EQ(pacer.last_behind(), milliseconds(18));
+}
+
+// A paced schedule still reads the clock for every event.
+TEST(PacerTest, PacedScheduleReadsTheClockForEveryEvent) {
+  CountingClock clock;
+  auto s = Schedule::Rate(1000, seconds(1));  // one event per ms, as the clock moves
+  ASSERT_TRUE(s.ok());
+  Pacer pacer(*s, clock);
+  pacer.StartAt(clock.inner.Now());
+  for (int64_t i = 0; i < 1000; ++i) pacer.WaitTurn(i);
+  EXPECT_EQ(clock.reads, 1000);
+  EXPECT_EQ(pacer.max_behind(), milliseconds(1));
+  EXPECT_EQ(pacer.late_events(), 0);  // 1 ms behind is not beyond the 1 ms threshold
+}
+
 }  // namespace
 }  // namespace sluice::flood

@@ -96,7 +96,7 @@ class Pacer {
 
   // Largest lag seen (0 when always on time).
   Clock::Duration max_behind() const { return max_behind_; }
-  // Lag at the most recent WaitTurn.
+  // Lag at the most recent WaitTurn (in an unpaced burst, at most 63 events old).
   Clock::Duration last_behind() const { return last_behind_; }
   // Events released more than `late_threshold` after their intended time.
   int64_t late_events() const { return late_events_; }
@@ -107,6 +107,7 @@ class Pacer {
   const Schedule& schedule_;
   Clock& clock_;
   PacerOptions options_;
+  const bool unpaced_;  // every event is due at the start
   Clock::TimePoint start_{};
   Clock::Duration max_behind_{0};
   Clock::Duration last_behind_{0};
