@@ -1,13 +1,12 @@
 #include "sluice/dlq/cli.h"
 
 #include <fmt/format.h>
-#include <rapidjson/document.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 
+#include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
-#include "sluice/config/json_schema.h"
 
 namespace sluice::dlq {
 namespace {
@@ -34,9 +33,7 @@ constexpr char kConfigSchema[] = R"({
 })";
 
 struct Flags {
-  std::string bootstrap;
-  std::vector<std::string> properties;
-  std::map<std::string, std::string> config_properties;
+  cli::KafkaFlags kafka;
   std::string timeout = "10s";
   std::string topic;
   std::vector<std::string> classes, codes, keys, sobjects, source_topics;
@@ -55,30 +52,13 @@ struct Flags {
   std::string progress = "auto";
 };
 
-std::string ConfigPath(const std::vector<std::string>& argv) {
-  for (size_t i = 1; i < argv.size(); ++i) {
-    if (argv[i] == "--config" && i + 1 < argv.size()) return argv[i + 1];
-    if (argv[i].rfind("--config=", 0) == 0) return argv[i].substr(9);
-  }
-  return "";
-}
-
 Status LoadConfig(const std::string& path, Flags* f) {
   config::LoadOptions lo;
   lo.max_file_bytes = 1024 * 1024;
-  ASSIGN_OR_RETURN(config::Config cfg, config::Config::LoadFile(path, lo));
-  rapidjson::Document doc;
-  const std::string json = cfg.ToJson();
-  doc.Parse(json.c_str());
-  if (doc.HasParseError()) return InvalidArgumentError(path + ": not a mapping");
-  ASSIGN_OR_RETURN(config::JsonSchema schema,
-                   config::JsonSchema::FromString(kConfigSchema, "dlq.config.schema.json"));
-  if (auto v = schema.Validate(doc)) {
-    return InvalidArgumentError(
-        fmt::format("{}: {}: {}", path, v->pointer.empty() ? "/" : v->pointer, v->message));
-  }
-  if (cfg.Has("/bootstrap")) f->bootstrap = cfg.GetString("/bootstrap", f->bootstrap);
-  f->config_properties = cfg.GetStringMap("/kafka");
+  ASSIGN_OR_RETURN(config::Config cfg,
+                   cli::LoadConfigFile(path, kConfigSchema, "dlq.config.schema.json", lo));
+  if (cfg.Has("/bootstrap")) f->kafka.bootstrap = cfg.GetString("/bootstrap", f->kafka.bootstrap);
+  f->kafka.config_properties = cfg.GetStringMap("/kafka");
   if (cfg.Has("/topic")) f->topic = cfg.GetString("/topic", f->topic);
   for (const auto& [key, out] :
        {std::pair{"/timeout", &f->timeout}, std::pair{"/idle_timeout", &f->idle_timeout}}) {
@@ -150,23 +130,8 @@ Result<Command> Build(const std::string& mode, Flags& f, int64_t now_ms) {
            : mode == "show" ? Command::Kind::kShow
                             : Command::Kind::kReplay;
   KafkaOptions& k = c.kafka;
-  k.bootstrap = f.bootstrap;
-  k.properties = f.config_properties;
-  for (const std::string& p : f.properties) {
-    const size_t eq = p.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return InvalidArgumentError("-X expects key=value (a librdkafka property), got '" +
-                                  p.substr(0, 200) + "'");
-    }
-    k.properties[p.substr(0, eq)] = p.substr(eq + 1);
-  }
-  if (!k.bootstrap.empty()) {
-    k.properties.erase("bootstrap.servers");  // --bootstrap wins
-  } else if (!k.properties.count("bootstrap.servers")) {
-    return InvalidArgumentError(
-        "--bootstrap HOST:PORT is required (or bootstrap: in --config, or -X "
-        "bootstrap.servers=...)");
-  }
+  k.bootstrap = f.kafka.bootstrap;
+  ASSIGN_OR_RETURN(k.properties, cli::KafkaProperties(f.kafka));
   ASSIGN_OR_RETURN(k.timeout, Duration("--timeout", f.timeout, false));
   if (f.topic.empty()) return InvalidArgumentError("--topic TOPIC (the DLQ topic) is required");
   if (f.topic.size() > 249) return InvalidArgumentError("--topic is longer than 249 characters");
@@ -229,10 +194,7 @@ Result<Command> Build(const std::string& mode, Flags& f, int64_t now_ms) {
     ASSIGN_OR_RETURN(r.idle_timeout, Duration("--idle-timeout", f.idle_timeout, false));
     if (f.group.size() > 249) return InvalidArgumentError("--group is longer than 249 characters");
     c.group = f.group;
-    c.progress = f.progress == "bar"     ? ProgressMode::kBar
-                 : f.progress == "lines" ? ProgressMode::kLines
-                 : f.progress == "none"  ? ProgressMode::kNone
-                                         : ProgressMode::kAuto;
+    c.progress = cli::ParseProgressMode(f.progress);
   }
   return c;
 }
@@ -243,7 +205,7 @@ std::string_view ConfigSchema() { return kConfigSchema; }
 
 Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t now_ms) {
   Flags f;
-  const std::string config_path = ConfigPath(argv);
+  const std::string config_path = cli::ConfigPath(argv);
   if (!config_path.empty()) {
     Status st = LoadConfig(config_path, &f);
     if (!st.ok()) return InvalidArgumentError("--config: " + st.message() + "; " + kHelpHint);
@@ -256,11 +218,7 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t n
   app.require_subcommand(1);
   app.fallthrough();
   std::string unused_config;
-  app.add_option("--bootstrap", f.bootstrap, "Kafka bootstrap HOST:PORT");
-  app.add_option("--config", unused_config, "YAML config file (see docs/DLQ.md)");
-  app.add_option("-X", f.properties, "librdkafka property key=value (repeatable, as kcat)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cli::AddKafkaFlags(app, &f.kafka, &unused_config, "YAML config file (see docs/DLQ.md)");
   app.add_option("--timeout", f.timeout,
                  "deadline for reaching Kafka and for each broker call (default 10s)");
 
@@ -299,8 +257,7 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t n
   replay->add_option("--batch-size", f.batch_size, "records per transaction (default 2000)");
   replay->add_option("--idle-timeout", f.idle_timeout,
                      "stop when no records arrive for this long (default 30s)");
-  replay->add_option("--progress", f.progress, "auto (default), bar, lines or none")
-      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
+  cli::AddProgressFlag(*replay, &f.progress);
   replay->add_flag("--json", f.json, "the summary as one JSON object");
 
   std::vector<std::string> args(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
@@ -315,22 +272,8 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t n
     if (c.help.empty()) c.help = app.help();
     return c;
   } catch (const CLI::ParseError& e) {
-    for (size_t i = 1; i < argv.size(); ++i) {
-      const std::string& a = argv[i];
-      if (a == "--bootstrap" || a == "--config" || a == "-X" || a == "--timeout") {
-        ++i;
-        continue;
-      }
-      if (!a.empty() && a[0] != '-') {
-        if (a != "stats" && a != "list" && a != "show" && a != "replay") {
-          return InvalidArgumentError(
-              fmt::format("unknown command '{}' (expected stats, list, show or replay); {}",
-                          a.substr(0, 100), kHelpHint));
-        }
-        break;
-      }
-    }
-    return InvalidArgumentError(fmt::format("{}; {}", e.what(), kHelpHint));
+    return cli::UsageError(argv, e.what(), {"--bootstrap", "--config", "-X", "--timeout"},
+                           {"stats", "list", "show", "replay"}, kHelpHint);
   }
   std::string mode;
   for (CLI::App* sub : {stats, list, show, replay}) {

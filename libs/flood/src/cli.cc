@@ -1,14 +1,13 @@
 #include "sluice/flood/cli.h"
 
 #include <fmt/format.h>
-#include <rapidjson/document.h>
 
 #include <CLI/CLI.hpp>
 #include <cmath>
 
 #include "flood_config_schema.h"
+#include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
-#include "sluice/config/json_schema.h"
 
 namespace sluice::flood {
 namespace {
@@ -17,9 +16,7 @@ constexpr char kHelpHint[] = "run 'sluice-flood --help' (or 'sluice-flood COMMAN
 
 // Every setting, as flags and the config file give them (strings where flood parses them itself).
 struct Flags {
-  std::string bootstrap;
-  std::vector<std::string> properties;  // -X key=value
-  std::map<std::string, std::string> config_properties;
+  cli::KafkaFlags kafka;
   std::string topic = "sf.contact.events";
   int partitions = 6;
   std::string dlq_topic;
@@ -56,27 +53,9 @@ struct Flags {
   bool json = false;
 };
 
-std::string ConfigPath(const std::vector<std::string>& argv) {
-  for (size_t i = 1; i < argv.size(); ++i) {
-    if (argv[i] == "--config" && i + 1 < argv.size()) return argv[i + 1];
-    if (argv[i].rfind("--config=", 0) == 0) return argv[i].substr(9);
-  }
-  return "";
-}
-
 Status LoadConfig(const std::string& path, Flags* f) {
-  config::LoadOptions lo;
-  ASSIGN_OR_RETURN(config::Config cfg, config::Config::LoadFile(path, lo));
-  rapidjson::Document doc;
-  const std::string json = cfg.ToJson();
-  doc.Parse(json.c_str());
-  if (doc.HasParseError()) return InvalidArgumentError(path + ": not a mapping");
-  ASSIGN_OR_RETURN(config::JsonSchema schema,
-                   config::JsonSchema::FromString(FloodConfigSchema(), "flood.config.schema.json"));
-  if (auto v = schema.Validate(doc)) {
-    return InvalidArgumentError(
-        fmt::format("{}: {}: {}", path, v->pointer.empty() ? "/" : v->pointer, v->message));
-  }
+  ASSIGN_OR_RETURN(config::Config cfg,
+                   cli::LoadConfigFile(path, FloodConfigSchema(), "flood.config.schema.json"));
   const auto str = [&](const char* key, std::string* out) {
     if (cfg.Has(std::string("/") + key)) *out = cfg.GetString(std::string("/") + key, *out);
   };
@@ -86,8 +65,8 @@ Status LoadConfig(const std::string& path, Flags* f) {
   const auto i64 = [&](const char* key, int64_t* out) {
     if (cfg.Has(std::string("/") + key)) *out = cfg.GetInt(std::string("/") + key, *out);
   };
-  str("bootstrap", &f->bootstrap);
-  f->config_properties = cfg.GetStringMap("/kafka");
+  str("bootstrap", &f->kafka.bootstrap);
+  f->kafka.config_properties = cfg.GetStringMap("/kafka");
   str("topic", &f->topic);
   int64_t partitions = f->partitions;
   i64("partitions", &partitions);
@@ -181,8 +160,7 @@ void AddRunOptions(CLI::App* sub, Flags* f) {
                   "one exits 1")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  sub->add_option("--progress", f->progress, "auto (default), bar, lines or none")
-      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
+  cli::AddProgressFlag(*sub, &f->progress);
 }
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
@@ -207,27 +185,8 @@ Result<Command> Build(const std::string& mode, Flags& f) {
   c.kind = Command::Kind::kRun;
   RunOptions& r = c.run;
   r.mode = mode;
-  if (f.bootstrap.empty() && !f.config_properties.count("bootstrap.servers")) {
-    bool in_x = false;
-    for (const auto& p : f.properties) in_x |= p.rfind("bootstrap.servers=", 0) == 0;
-    if (!in_x) {
-      return InvalidArgumentError(
-          "--bootstrap HOST:PORT is required (or bootstrap: in --config, or -X "
-          "bootstrap.servers=...)");
-    }
-  }
-  r.bootstrap = f.bootstrap;
-  r.kafka_properties = f.config_properties;
-  for (const std::string& p : f.properties) {
-    const size_t eq = p.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return InvalidArgumentError("-X expects key=value (a librdkafka property), got " + Quote(p));
-    }
-    r.kafka_properties[p.substr(0, eq)] = p.substr(eq + 1);
-  }
-  if (r.kafka_properties.count("bootstrap.servers") && !r.bootstrap.empty()) {
-    r.kafka_properties.erase("bootstrap.servers");  // --bootstrap wins
-  }
+  r.bootstrap = f.kafka.bootstrap;
+  ASSIGN_OR_RETURN(r.kafka_properties, cli::KafkaProperties(f.kafka));
   if (f.topic.empty()) return InvalidArgumentError("--topic must not be empty");
   r.topic = f.topic;
   r.partitions = f.partitions;
@@ -308,10 +267,7 @@ Result<Command> Build(const std::string& mode, Flags& f) {
     r.thresholds.push_back(*t);
     r.threshold_texts.push_back(a);
   }
-  c.progress = f.progress == "bar"     ? ProgressMode::kBar
-               : f.progress == "lines" ? ProgressMode::kLines
-               : f.progress == "none"  ? ProgressMode::kNone
-                                       : ProgressMode::kAuto;
+  c.progress = cli::ParseProgressMode(f.progress);
   return c;
 }
 
@@ -321,7 +277,7 @@ std::string_view FloodConfigSchema() { return kFloodConfigSchema; }
 
 Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
   Flags f;
-  const std::string config_path = ConfigPath(argv);
+  const std::string config_path = cli::ConfigPath(argv);
   if (!config_path.empty()) {
     Status st = LoadConfig(config_path, &f);
     if (!st.ok()) return InvalidArgumentError("--config: " + st.message() + "; " + kHelpHint);
@@ -334,11 +290,8 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
   app.require_subcommand(1);
   app.fallthrough();
   std::string unused_config;
-  app.add_option("--bootstrap", f.bootstrap, "Kafka bootstrap HOST:PORT");
-  app.add_option("--config", unused_config, "YAML config file (schemas/flood.config.schema.json)");
-  app.add_option("-X", f.properties, "librdkafka property key=value (repeatable, as kcat)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cli::AddKafkaFlags(app, &f.kafka, &unused_config,
+                     "YAML config file (schemas/flood.config.schema.json)");
 
   CLI::App* burst = app.add_subcommand(
       "burst", "N events as fast as the producer can, or spread evenly over --window");
@@ -392,23 +345,8 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
     if (c.help.empty()) c.help = app.help();
     return c;
   } catch (const CLI::ParseError& e) {
-    // Name an unknown command instead of CLI11's "A subcommand is required".
-    for (size_t i = 1; i < argv.size(); ++i) {
-      const std::string& a = argv[i];
-      if (a == "--bootstrap" || a == "--config" || a == "-X") {
-        ++i;
-        continue;
-      }
-      if (!a.empty() && a[0] != '-') {
-        if (a != "burst" && a != "rate" && a != "ramp" && a != "backlog" && a != "plan") {
-          return InvalidArgumentError(
-              fmt::format("unknown command '{}' (expected burst, rate, ramp, backlog or plan); {}",
-                          a, kHelpHint));
-        }
-        break;
-      }
-    }
-    return InvalidArgumentError(fmt::format("{}; {}", e.what(), kHelpHint));
+    return cli::UsageError(argv, e.what(), {"--bootstrap", "--config", "-X"},
+                           {"burst", "rate", "ramp", "backlog", "plan"}, kHelpHint);
   }
   std::string mode;
   for (CLI::App* sub : {burst, rate, ramp, backlog, plan}) {

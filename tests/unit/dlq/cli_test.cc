@@ -2,13 +2,11 @@
 #include "sluice/dlq/cli.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 
 #include "sluice/dlq/tool.h"
+#include "sluice/testing/temp_file.h"
 
 namespace sluice::dlq {
 namespace {
@@ -26,21 +24,7 @@ std::string Error(std::vector<std::string> args) {
   return c.ok() ? "" : c.status().message();
 }
 
-class TempFile {
- public:
-  explicit TempFile(const std::string& text) {
-    path_ = (std::filesystem::temp_directory_path() /
-             ("dlq-cli-" + std::to_string(getpid()) + "-" + std::to_string(counter_++) + ".yaml"))
-                .string();
-    std::ofstream(path_, std::ios::binary) << text;
-  }
-  ~TempFile() { std::filesystem::remove(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  static inline int counter_ = 0;
-  std::string path_;
-};
+using testing::TempFile;
 
 TEST(CliTest, StatsWithCommonFlags) {
   auto c =

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sluice/cli/tool_flags.h"
 #include "sluice/core/status.h"
 #include "sluice/dlq/filter.h"
 #include "sluice/dlq/kafka_io.h"
@@ -22,7 +23,7 @@
 
 namespace sluice::dlq {
 
-enum class ProgressMode { kAuto, kBar, kLines, kNone };
+using ProgressMode = cli::ProgressMode;
 
 // Thread-safety: a value type.
 struct Command {

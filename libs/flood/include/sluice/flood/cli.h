@@ -10,13 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "sluice/cli/tool_flags.h"
 #include "sluice/core/status.h"
 #include "sluice/flood/planner.h"
 #include "sluice/flood/runner.h"
 
 namespace sluice::flood {
 
-enum class ProgressMode { kAuto, kBar, kLines, kNone };
+using ProgressMode = cli::ProgressMode;
 
 struct Command {
   enum class Kind { kRun, kPlan, kHelp };

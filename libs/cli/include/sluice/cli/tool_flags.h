@@ -1,0 +1,60 @@
+// The command-line pieces every sluice tool that talks to Kafka shares, so that sluice-flood and
+// sluice-dlq take --bootstrap, --config and -X alike (the way kcat takes them) and word their
+// errors alike. CLI11 parses; this adds what CLI11 does not know about sluice.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/config/config.h"
+#include "sluice/core/status.h"
+
+namespace sluice::cli {
+
+// --progress: auto (a bar on a terminal, plain lines otherwise), bar, lines or none.
+enum class ProgressMode { kAuto, kBar, kLines, kNone };
+
+// Adds `--progress auto|bar|lines|none` to `app`, stored in `value`.
+void AddProgressFlag(CLI::App& app, std::string* value);
+// The mode a --progress value names; anything else (CLI11 has refused it already) is kAuto.
+ProgressMode ParseProgressMode(std::string_view value);
+
+// The Kafka flags, as the command line and the config file give them.
+// Thread-safety: a value type.
+struct KafkaFlags {
+  std::string bootstrap;                                 // --bootstrap, or bootstrap: in the file
+  std::vector<std::string> properties;                   // -X key=value, in command-line order
+  std::map<std::string, std::string> config_properties;  // kafka: in the config file
+};
+
+// Adds --bootstrap, --config and -X to `app`. --config is read before parsing (ConfigPath), so
+// CLI11 only accepts it; `config_help` says what the file is.
+void AddKafkaFlags(CLI::App& app, KafkaFlags* flags, std::string* config_value,
+                   const std::string& config_help);
+
+// The value of --config FILE or --config=FILE in argv (argv[0] is the program), or "" when absent.
+// Read before CLI11 parses, so the file's values are defaults that the flags override.
+std::string ConfigPath(const std::vector<std::string>& argv);
+
+// Loads the YAML config file at `path` and checks it against `schema` (JSON Schema text, named
+// `schema_name` in errors). InvalidArgument naming the file and the offending key's JSON pointer.
+Result<config::Config> LoadConfigFile(const std::string& path, std::string_view schema,
+                                      const std::string& schema_name,
+                                      const config::LoadOptions& options = {});
+
+// The librdkafka properties: the file's kafka: map, then each -X in order (a later one wins).
+// --bootstrap wins over bootstrap.servers from either, which is then dropped. InvalidArgument
+// for a -X that is not key=value, or when no bootstrap is given anywhere.
+Result<std::map<std::string, std::string>> KafkaProperties(const KafkaFlags& flags);
+
+// Words a failed parse: when the first word that is not a flag (values of `value_flags` skipped)
+// is not one of `commands`, "unknown command 'X' (expected a, b or c)"; otherwise CLI11's
+// `message`. Either way followed by "; " and `hint`. Words are cut at 100 characters.
+Status UsageError(const std::vector<std::string>& argv, const std::string& message,
+                  const std::vector<std::string_view>& value_flags,
+                  const std::vector<std::string_view>& commands, std::string_view hint);
+
+}  // namespace sluice::cli

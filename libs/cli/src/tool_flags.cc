@@ -1,0 +1,116 @@
+#include "sluice/cli/tool_flags.h"
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+
+#include "sluice/config/json_schema.h"
+
+namespace sluice::cli {
+namespace {
+
+// A word of the command line as an error quotes it: cut, so hostile input cannot flood the
+// terminal.
+std::string Cut(std::string_view word) {
+  constexpr size_t kMax = 100;
+  return word.size() <= kMax ? std::string(word) : std::string(word.substr(0, kMax)) + "...";
+}
+
+// "a, b or c".
+std::string Alternatives(const std::vector<std::string_view>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) out += i + 1 == words.size() ? " or " : ", ";
+    out += words[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+void AddProgressFlag(CLI::App& app, std::string* value) {
+  app.add_option("--progress", *value, "auto (default), bar, lines or none")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
+}
+
+ProgressMode ParseProgressMode(std::string_view value) {
+  if (value == "bar") return ProgressMode::kBar;
+  if (value == "lines") return ProgressMode::kLines;
+  if (value == "none") return ProgressMode::kNone;
+  return ProgressMode::kAuto;
+}
+
+void AddKafkaFlags(CLI::App& app, KafkaFlags* flags, std::string* config_value,
+                   const std::string& config_help) {
+  app.add_option("--bootstrap", flags->bootstrap, "Kafka bootstrap HOST:PORT");
+  app.add_option("--config", *config_value, config_help);
+  app.add_option("-X", flags->properties, "librdkafka property key=value (repeatable, as kcat)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+std::string ConfigPath(const std::vector<std::string>& argv) {
+  for (size_t i = 1; i < argv.size(); ++i) {
+    if (argv[i] == "--config" && i + 1 < argv.size()) return argv[i + 1];
+    if (argv[i].rfind("--config=", 0) == 0) return argv[i].substr(9);
+  }
+  return "";
+}
+
+Result<config::Config> LoadConfigFile(const std::string& path, std::string_view schema,
+                                      const std::string& schema_name,
+                                      const config::LoadOptions& options) {
+  ASSIGN_OR_RETURN(config::Config cfg, config::Config::LoadFile(path, options));
+  rapidjson::Document doc;
+  const std::string json = cfg.ToJson();
+  doc.Parse(json.c_str());
+  if (doc.HasParseError()) return InvalidArgumentError(path + ": not a mapping");
+  ASSIGN_OR_RETURN(config::JsonSchema checker, config::JsonSchema::FromString(schema, schema_name));
+  if (auto v = checker.Validate(doc)) {
+    return InvalidArgumentError(
+        fmt::format("{}: {}: {}", path, v->pointer.empty() ? "/" : v->pointer, v->message));
+  }
+  return cfg;
+}
+
+Result<std::map<std::string, std::string>> KafkaProperties(const KafkaFlags& flags) {
+  std::map<std::string, std::string> out = flags.config_properties;
+  for (const std::string& p : flags.properties) {
+    const size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgumentError("-X expects key=value (a librdkafka property), got '" + Cut(p) +
+                                  "'");
+    }
+    out[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  if (!flags.bootstrap.empty()) {
+    out.erase("bootstrap.servers");  // --bootstrap wins
+  } else if (!out.count("bootstrap.servers")) {
+    return InvalidArgumentError(
+        "--bootstrap HOST:PORT is required (or bootstrap: in --config, or -X "
+        "bootstrap.servers=...)");
+  }
+  return out;
+}
+
+Status UsageError(const std::vector<std::string>& argv, const std::string& message,
+                  const std::vector<std::string_view>& value_flags,
+                  const std::vector<std::string_view>& commands, std::string_view hint) {
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (std::find(value_flags.begin(), value_flags.end(), a) != value_flags.end()) {
+      ++i;  // its value
+      continue;
+    }
+    if (a.empty() || a[0] == '-') continue;
+    if (std::find(commands.begin(), commands.end(), a) == commands.end()) {
+      return InvalidArgumentError(fmt::format("unknown command '{}' (expected {}); {}", Cut(a),
+                                              Alternatives(commands), hint));
+    }
+    break;
+  }
+  return InvalidArgumentError(fmt::format("{}; {}", message, hint));
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,170 @@
+// The command-line pieces sluice-flood and sluice-dlq share, with malformed and hostile input.
+#include "sluice/cli/tool_flags.h"
+
+#include <gtest/gtest.h>
+
+#include "sluice/testing/temp_file.h"
+
+namespace sluice::cli {
+namespace {
+
+using Props = std::map<std::string, std::string>;
+
+bool Contains(const Status& s, std::string_view text) {
+  return s.message().find(text) != std::string::npos;
+}
+
+TEST(ToolFlagsTest, ConfigPathTakesBothFormsAndIgnoresTheProgramName) {
+  EXPECT_EQ(ConfigPath({"tool", "--config", "a.yaml", "burst"}), "a.yaml");
+  EXPECT_EQ(ConfigPath({"tool", "burst", "--config=b.yaml"}), "b.yaml");
+  EXPECT_EQ(ConfigPath({"--config", "burst"}), "");          // argv[0] is the program
+  EXPECT_EQ(ConfigPath({"tool", "burst", "--config"}), "");  // no value: CLI11 says so
+  EXPECT_EQ(ConfigPath({"tool"}), "");
+}
+
+TEST(ToolFlagsTest, PropertiesComeFromTheFileThenEachXInOrder) {
+  KafkaFlags f;
+  f.bootstrap = "127.0.0.1:9092";
+  f.config_properties = {{"client.id", "file"}, {"linger.ms", "5"}};
+  f.properties = {"client.id=first", "client.id=second", "acks=all", "empty="};
+  auto p = KafkaProperties(f);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(*p,
+            (Props{{"acks", "all"}, {"client.id", "second"}, {"empty", ""}, {"linger.ms", "5"}}));
+}
+
+TEST(ToolFlagsTest, BootstrapFlagWinsOverBootstrapServers) {
+  KafkaFlags f;
+  f.bootstrap = "127.0.0.1:1";
+  f.config_properties = {{"bootstrap.servers", "127.0.0.1:2"}};
+  f.properties = {"bootstrap.servers=127.0.0.1:3"};
+  auto p = KafkaProperties(f);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->count("bootstrap.servers"), 0u);
+
+  // Without --bootstrap, bootstrap.servers from -X or the file is the bootstrap.
+  f.bootstrap.clear();
+  p = KafkaProperties(f);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->at("bootstrap.servers"), "127.0.0.1:3");
+}
+
+TEST(ToolFlagsTest, MissingBootstrapIsAnError) {
+  KafkaFlags f;
+  f.properties = {"client.id=x"};
+  auto p = KafkaProperties(f);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(p.status(), "--bootstrap HOST:PORT is required")) << p.status();
+}
+
+TEST(ToolFlagsTest, MalformedXIsNamedAndHostileOnesAreCut) {
+  for (const std::string bad : {"novalue", "=value", ""}) {
+    KafkaFlags f;
+    f.bootstrap = "h:1";
+    f.properties = {bad};
+    auto p = KafkaProperties(f);
+    ASSERT_FALSE(p.ok()) << bad;
+    EXPECT_TRUE(Contains(p.status(), "-X expects key=value")) << p.status();
+    EXPECT_TRUE(Contains(p.status(), "'" + bad + "'")) << p.status();
+  }
+  KafkaFlags f;
+  f.bootstrap = "h:1";
+  f.properties = {std::string(100000, 'k')};
+  auto p = KafkaProperties(f);
+  ASSERT_FALSE(p.ok());
+  EXPECT_LT(p.status().message().size(), 300u);
+  EXPECT_TRUE(Contains(p.status(), std::string(100, 'k') + "...'")) << p.status();
+}
+
+TEST(ToolFlagsTest, FlagsParseThroughCli11) {
+  CLI::App app{"test"};
+  KafkaFlags f;
+  std::string config;
+  std::string progress = "auto";
+  AddKafkaFlags(app, &f, &config, "the config");
+  AddProgressFlag(app, &progress);
+  app.parse(std::vector<std::string>{"lines", "--progress", "b=2", "-X", "a=1", "-X", "h:1",
+                                     "--bootstrap"});  // reversed, as CLI11 takes them
+  EXPECT_EQ(f.bootstrap, "h:1");
+  EXPECT_EQ(f.properties, (std::vector<std::string>{"a=1", "b=2"}));
+  EXPECT_EQ(ParseProgressMode(progress), ProgressMode::kLines);
+
+  CLI::App strict{"test"};
+  AddProgressFlag(strict, &progress);
+  EXPECT_THROW(strict.parse(std::vector<std::string>{"loud", "--progress"}), CLI::ValidationError);
+}
+
+TEST(ToolFlagsTest, ProgressModes) {
+  EXPECT_EQ(ParseProgressMode("auto"), ProgressMode::kAuto);
+  EXPECT_EQ(ParseProgressMode("bar"), ProgressMode::kBar);
+  EXPECT_EQ(ParseProgressMode("lines"), ProgressMode::kLines);
+  EXPECT_EQ(ParseProgressMode("none"), ProgressMode::kNone);
+  EXPECT_EQ(ParseProgressMode(""), ProgressMode::kAuto);
+}
+
+TEST(ToolFlagsTest, UsageErrorNamesAnUnknownCommandAfterTheValueFlags) {
+  const std::vector<std::string_view> value_flags = {"--bootstrap", "-X"};
+  const std::vector<std::string_view> commands = {"burst", "rate", "plan"};
+  // "burst" here is --bootstrap's value; the command is "brust".
+  Status s = UsageError({"tool", "--bootstrap", "burst", "-X", "a=b", "--flag", "brust"},
+                        "A subcommand is required", value_flags, commands, "see --help");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "unknown command 'brust' (expected burst, rate or plan); see --help");
+
+  // A known command: CLI11's own message stands.
+  s = UsageError({"tool", "rate", "--nope"}, "The following arguments were not expected: --nope",
+                 value_flags, commands, "see --help");
+  EXPECT_EQ(s.message(), "The following arguments were not expected: --nope; see --help");
+
+  // No command at all.
+  s = UsageError({"tool"}, "A subcommand is required", value_flags, commands, "h");
+  EXPECT_EQ(s.message(), "A subcommand is required; h");
+
+  // A hostile word is cut.
+  s = UsageError({"tool", std::string(5000, 'x')}, "m", value_flags, commands, "h");
+  EXPECT_LT(s.message().size(), 200u);
+  EXPECT_TRUE(Contains(s, std::string(100, 'x') + "...'")) << s;
+}
+
+using ConfigFile = testing::TempFile;
+
+constexpr char kSchema[] = R"({
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "bootstrap": {"type": "string", "minLength": 1},
+    "kafka": {"type": "object"}
+  }
+})";
+
+TEST(ToolFlagsTest, ConfigFileIsCheckedAgainstItsSchema) {
+  ConfigFile good("bootstrap: 127.0.0.1:9092\nkafka:\n  client.id: x\n");
+  auto cfg = LoadConfigFile(good.path(), kSchema, "test.schema.json");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->GetString("/bootstrap", ""), "127.0.0.1:9092");
+
+  ConfigFile unknown_key("bootstrap: h:1\nbootstrapp: h:2\n");
+  cfg = LoadConfigFile(unknown_key.path(), kSchema, "test.schema.json");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(cfg.status(), unknown_key.path())) << cfg.status();
+
+  ConfigFile wrong_type("bootstrap: ''\n");
+  cfg = LoadConfigFile(wrong_type.path(), kSchema, "test.schema.json");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_TRUE(Contains(cfg.status(), "/bootstrap")) << cfg.status();
+
+  ConfigFile not_yaml("bootstrap: [unclosed\n");
+  EXPECT_FALSE(LoadConfigFile(not_yaml.path(), kSchema, "test.schema.json").ok());
+  EXPECT_FALSE(LoadConfigFile("/nonexistent/sluice.yaml", kSchema, "test.schema.json").ok());
+
+  // Larger than the limit the caller sets.
+  ConfigFile big("bootstrap: " + std::string(4096, 'h') + "\n");
+  config::LoadOptions small;
+  small.max_file_bytes = 1024;
+  EXPECT_FALSE(LoadConfigFile(big.path(), kSchema, "test.schema.json", small).ok());
+}
+
+}  // namespace
+}  // namespace sluice::cli
