@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <mutex>
 
 namespace sluice {
 namespace {
@@ -92,6 +93,11 @@ bool SetupLogging(std::string_view program, const LoggingOptions& options) {
 }
 
 std::shared_ptr<spdlog::logger> GetLogger(const std::string& name) {
+  if (auto existing = spdlog::get(name)) return existing;
+  // Two threads can both miss above (e.g. two Kafka clients logging their first connection
+  // failure at once), and spdlog::register_logger throws for the second: create under a lock.
+  static std::mutex create_mu;
+  std::lock_guard lock(create_mu);
   if (auto existing = spdlog::get(name)) return existing;
   auto base = spdlog::default_logger();
   auto logger = std::make_shared<spdlog::logger>(name, base->sinks().begin(), base->sinks().end());

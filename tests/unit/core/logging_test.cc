@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace sluice {
 namespace {
@@ -40,6 +43,33 @@ TEST(LoggingTest, WritesOneJsonObjectPerLine) {
   EXPECT_NE(line.find(R"("msg":"said \"hi\"\nthen left")"), std::string::npos) << line;
   EXPECT_FALSE(std::getline(in, line)) << "debug line leaked: " << line;
   std::filesystem::remove(path);
+}
+
+// Many threads asking for the same new loggers at once all get them, and the same one each; a
+// second registration used to throw out of a Kafka client's logging thread and abort the process.
+TEST(LoggingTest, LoggersCanBeCreatedFromManyThreadsAtOnce) {
+  constexpr int kThreads = 8;
+  constexpr int kNames = 300;
+  std::atomic<int> ready{0};
+  std::vector<std::vector<std::shared_ptr<spdlog::logger>>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      ready.fetch_add(1);
+      while (ready.load() < kThreads) {
+      }
+      for (int n = 0; n < kNames; ++n) {
+        got[t].push_back(GetLogger("race-" + std::to_string(n)));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int n = 0; n < kNames; ++n) {
+    for (int t = 0; t < kThreads; ++t) {
+      ASSERT_NE(got[t][n], nullptr);
+      EXPECT_EQ(got[t][n], got[0][n]) << "race-" << n;
+    }
+  }
 }
 
 }  // namespace
