@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <string_view>
 
 #include "group_metadata.h"
 #include "rdkafka_util.h"
@@ -66,6 +67,14 @@ class ConsumerImpl final : public Consumer {
     }
     ASSIGN_OR_RETURN(auto conf, internal::BuildConf(options_.bootstrap, defaults,
                                                     options_.properties, forbidden));
+    // The assignors in effect (a property may override the field); librdkafka refuses a list that
+    // mixes cooperative and eager ones, so the first one names the protocol.
+    char strategy[256] = {0};
+    size_t strategy_size = sizeof(strategy);
+    if (rd_kafka_conf_get(conf.get(), "partition.assignment.strategy", strategy, &strategy_size) ==
+        RD_KAFKA_CONF_OK) {
+      cooperative_configured_ = std::string_view(strategy).starts_with("cooperative");
+    }
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &ConsumerImpl::RebalanceTrampoline);
     rd_kafka_conf_set_error_cb(conf.get(), &ConsumerImpl::ErrorTrampoline);
@@ -259,7 +268,12 @@ class ConsumerImpl final : public Consumer {
   // Runs inside rd_kafka_consumer_poll / rd_kafka_consumer_close on the owner's thread.
   void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                    rd_kafka_topic_partition_list_t* partitions) {
-    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    // rd_kafka_rebalance_protocol() asks the group's thread and gives null when it cannot answer,
+    // as while rd_kafka_consumer_close() leaves the group (strcmp on that null crashed a test
+    // under load); the configured assignors then decide.
+    const char* protocol = rd_kafka_rebalance_protocol(rk);
+    const bool cooperative =
+        protocol != nullptr ? std::strcmp(protocol, "COOPERATIVE") == 0 : cooperative_configured_;
     auto parts = internal::ToTopicPartitions(partitions);
     auto logger = GetLogger("kafka");
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -334,6 +348,7 @@ class ConsumerImpl final : public Consumer {
   }
 
   const ConsumerOptions options_;
+  bool cooperative_configured_ = false;  // set by Init: the assignors are cooperative
   Clock& clock_;
   KafkaHandle rk_;
   std::mutex mu_;
