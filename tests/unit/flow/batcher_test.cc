@@ -142,5 +142,45 @@ TEST(BatcherTest, HostileOptionsAreRejectedWithTheFieldNamed) {
   EXPECT_TRUE(edge.Validate().ok());
 }
 
+
+TEST(BatcherTest, ADueBatchRefusedByItsAdmitterStaysAndKeepsFilling) {
+  BatcherOptions o;
+  o.max_records = 4;
+  auto b = Make(o);
+  b->Add(kAccounts, 1, kT0);
+  int asked = 0;
+  auto refuse = [&](const Batch<int>&) {
+    ++asked;
+    return false;
+  };
+  EXPECT_FALSE(b->TakeOldestDueIf(kT0, refuse).has_value());  // not due yet: not even asked
+  EXPECT_EQ(asked, 0);
+  EXPECT_FALSE(b->TakeOldestDueIf(kT0 + milliseconds(20), refuse).has_value());
+  EXPECT_EQ(asked, 1);
+  b->Add(kAccounts, 2, kT0 + milliseconds(30));
+  b->Add(kAccounts, 3, kT0 + milliseconds(40));
+  auto taken = b->TakeOldestDueIf(kT0 + milliseconds(50), [](const Batch<int>&) { return true; });
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(taken->items, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(b->pending(), 0u);
+}
+
+TEST(BatcherTest, TakeOldestDueIfPrefersFullBatchesThenTheOldestOpenOne) {
+  BatcherOptions o;
+  o.max_records = 2;
+  auto b = Make(o);
+  b->Add(kContacts, 10, kT0);
+  b->Add(kAccounts, 1, kT0 + milliseconds(1));
+  b->Add(kAccounts, 2, kT0 + milliseconds(2));  // full
+  auto all = [](const Batch<int>&) { return true; };
+  auto first = b->TakeOldestDueIf(kT0 + milliseconds(2), all);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->key, kAccounts);
+  EXPECT_FALSE(b->TakeOldestDueIf(kT0 + milliseconds(2), all).has_value());  // Contact lingers
+  auto second = b->TakeOldestDueIf(kT0 + milliseconds(20), all);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->items, (std::vector<int>{10}));
+}
+
 }  // namespace
 }  // namespace sluice::flow

@@ -39,9 +39,9 @@ struct BatchKey {
   friend bool operator==(const BatchKey&, const BatchKey&) = default;
 };
 
-template <typename Item>
+template <typename Item, typename Key = BatchKey>
 struct Batch {
-  BatchKey key;
+  Key key;
   std::vector<Item> items;  // In the order they were added.
   // When the first item was added; the batch is due at opened + linger (or when full).
   Clock::TimePoint opened;
@@ -52,9 +52,11 @@ struct Batch {
 // relay sends (say, a KeyScheduler Dispatch plus the parsed record).
 //
 // Thread-safety: not thread-safe; the relay's dispatch loop owns it.
-template <typename Item>
+template <typename Item, typename Key = BatchKey>
 class Batcher {
  public:
+  using BatchType = Batch<Item, Key>;
+
   static Result<std::unique_ptr<Batcher>> Create(const BatcherOptions& options) {
     RETURN_IF_ERROR(options.Validate());
     return std::unique_ptr<Batcher>(new Batcher(options));
@@ -64,10 +66,10 @@ class Batcher {
   Batcher& operator=(const Batcher&) = delete;
 
   // Adds an item at `now`. A batch that reaches max_records is due at once.
-  void Add(const BatchKey& key, Item item, Clock::TimePoint now) {
+  void Add(const Key& key, Item item, Clock::TimePoint now) {
     auto it = open_.find(key);
     if (it == open_.end()) {
-      it = open_.emplace(key, Batch<Item>{key, {}, now}).first;
+      it = open_.emplace(key, BatchType{key, {}, now}).first;
       it->second.items.reserve(std::min<size_t>(options_.max_records, 16));
     }
     it->second.items.push_back(std::move(item));
@@ -79,8 +81,8 @@ class Batcher {
   }
 
   // Every due batch: full ones, and open ones whose linger has passed by `now`; oldest first.
-  std::vector<Batch<Item>> TakeDue(Clock::TimePoint now) {
-    std::vector<Batch<Item>> out;
+  std::vector<BatchType> TakeDue(Clock::TimePoint now) {
+    std::vector<BatchType> out;
     for (auto& b : full_) out.push_back(std::move(b));
     full_.clear();
     for (auto it = open_.begin(); it != open_.end();) {
@@ -95,9 +97,38 @@ class Batcher {
     return out;
   }
 
+  // The oldest due batch, taken only if `admit(batch)` returns true; otherwise it stays and keeps
+  // filling (up to max_records), so that a relay whose calls are scarce never spends one on a
+  // batch it could have sent fuller. nullopt when nothing is due or `admit` refused.
+  template <typename Admit>
+  std::optional<BatchType> TakeOldestDueIf(Clock::TimePoint now, Admit&& admit) {
+    if (!full_.empty()) {
+      auto oldest = std::min_element(full_.begin(), full_.end(), [](const auto& a, const auto& b) {
+        return a.opened < b.opened;
+      });
+      if (!admit(static_cast<const BatchType&>(*oldest))) return std::nullopt;
+      BatchType out = std::move(*oldest);
+      full_.erase(oldest);
+      pending_ -= out.items.size();
+      return out;
+    }
+    auto oldest = open_.end();
+    for (auto it = open_.begin(); it != open_.end(); ++it) {
+      if (now - it->second.opened < options_.linger) continue;
+      if (oldest == open_.end() || it->second.opened < oldest->second.opened) oldest = it;
+    }
+    if (oldest == open_.end() || !admit(static_cast<const BatchType&>(oldest->second))) {
+      return std::nullopt;
+    }
+    BatchType out = std::move(oldest->second);
+    open_.erase(oldest);
+    pending_ -= out.items.size();
+    return out;
+  }
+
   // Every batch, due or not (shutdown, revoke); oldest first.
-  std::vector<Batch<Item>> TakeAll() {
-    std::vector<Batch<Item>> out;
+  std::vector<BatchType> TakeAll() {
+    std::vector<BatchType> out;
     for (auto& b : full_) out.push_back(std::move(b));
     full_.clear();
     for (auto& [key, b] : open_) out.push_back(std::move(b));
@@ -126,16 +157,16 @@ class Batcher {
  private:
   explicit Batcher(const BatcherOptions& options) : options_(options) {}
 
-  void Finish(std::vector<Batch<Item>>& out) {
-    std::stable_sort(out.begin(), out.end(), [](const Batch<Item>& a, const Batch<Item>& b) {
+  void Finish(std::vector<BatchType>& out) {
+    std::stable_sort(out.begin(), out.end(), [](const BatchType& a, const BatchType& b) {
       return a.opened < b.opened;
     });
     for (const auto& b : out) pending_ -= b.items.size();
   }
 
   const BatcherOptions options_;
-  std::map<BatchKey, Batch<Item>> open_;
-  std::deque<Batch<Item>> full_;
+  std::map<Key, BatchType> open_;
+  std::deque<BatchType> full_;
   size_t pending_ = 0;
 };
 
