@@ -33,7 +33,8 @@ FieldDef Field(std::string name, FieldType type, int length, bool required = fal
 // The fields every default object carries for sluice.
 void AddSluiceFields(ObjectDef* o) {
   o->fields.push_back(Field("Sluice_Key__c", FieldType::kString, 255, false, true, true));
-  o->fields.push_back(Field("Sluice_Event_Id__c", FieldType::kString, 255));
+  // Unique and an External ID, as the relay's default salesforce.event_id_field needs.
+  o->fields.push_back(Field("Sluice_Event_Id__c", FieldType::kString, 255, false, true, true));
 }
 
 // Reads group members with typed setters; collects the first error.
