@@ -7,6 +7,7 @@
 #include "sluice/core/logging.h"
 #include "sluice/core/shutdown.h"
 #include "sluice/relay/options.h"
+#include "sluice/relay/real_parts.h"
 #include "sluice/relay/relay.h"
 
 int main(int argc, char** argv) {
@@ -51,14 +52,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sluice-relay: unknown log level '%s'\n", options->log_level.c_str());
     return 2;
   }
-  auto relay = sluice::relay::Relay::Create(*options);
-  if (!relay.ok()) {
-    std::fprintf(stderr, "sluice-relay: %s\n", relay.status().ToString().c_str());
+  auto fail = [](const sluice::Status& s) {
+    std::fprintf(stderr, "sluice-relay: %s\n", s.ToString().c_str());
     return 1;
-  }
+  };
+  auto parts = sluice::relay::MakeRealParts(*options);
+  if (!parts.ok()) return fail(parts.status());
+  auto relay = sluice::relay::Relay::Create(*options, std::move(parts).value());
+  if (!relay.ok()) return fail(relay.status());
+  auto surface = sluice::relay::HttpSurface::Start(*options, **relay);
+  if (!surface.ok()) return fail(surface.status());
+  auto lag = sluice::relay::LagSampler::Start(*options, **relay);
+  if (!lag.ok()) return fail(lag.status());
   // Scripts and tests read the metrics port from this line.
   std::printf("sluice-relay metrics on http://%s:%u\n", options->http_host.c_str(),
-              (*relay)->http_port());
+              (*surface)->port());
   std::fflush(stdout);
   sluice::Status s = (*relay)->Run(*shutdown);
   if (!s.ok()) {

@@ -48,7 +48,31 @@ Status RelayOptions::Validate() const {
   if (idempotency_enabled && idempotency_path.empty()) {
     return InvalidArgumentError("idempotency.path must not be empty");
   }
+  if (consumer_queue_kbytes < 1024) {
+    return InvalidArgumentError("kafka.consumer_queue_kbytes must be at least 1024");
+  }
+  if (dlq_max_message_bytes < 1000) {
+    return InvalidArgumentError("dlq.max_message_bytes must be at least 1000");
+  }
+  if (idempotency_cache_kib < 256) {
+    return InvalidArgumentError("idempotency.cache_kib must be at least 256");
+  }
+  if (revoke_deadline.count() < 0 || stall_after.count() <= 0) {
+    return InvalidArgumentError("delivery.revoke_deadline and delivery.stall_after must be positive");
+  }
+  if (!(org_failure_ratio > 0 && org_failure_ratio <= 1)) {
+    return InvalidArgumentError("delivery.org_failure_ratio must be within (0, 1]");
+  }
+  if (event_id_field.empty() && !accept_duplicates_on_crash) {
+    return InvalidArgumentError(
+        "salesforce.event_id_field is empty: creates would go out as plain creates, and a crash "
+        "between Salesforce's answer and the idempotency store's write would create those "
+        "records twice. Set salesforce.event_id_field to an External ID field on every object "
+        "the relay creates (default Sluice_Event_Id__c), or set "
+        "salesforce.accept_duplicates_on_crash: true to accept that");
+  }
   RETURN_IF_ERROR(retry.Validate().WithContext("delivery.retry"));
+  RETURN_IF_ERROR(circuit.Validate().WithContext("delivery.circuit"));
   return Status::Ok();
 }
 
@@ -65,6 +89,8 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.kafka_properties = c.GetStringMap("/kafka/properties");
   o.poll_batch = static_cast<size_t>(c.GetInt("/kafka/poll_batch", 1000));
   o.commit_interval = c.GetDuration("/kafka/commit_interval", o.commit_interval);
+  o.consumer_queue_kbytes = c.GetInt("/kafka/consumer_queue_kbytes", o.consumer_queue_kbytes);
+  o.dlq_max_message_bytes = c.GetInt("/dlq/max_message_bytes", o.dlq_max_message_bytes);
 
   o.dlq_suffix = c.GetString("/dlq/suffix", o.dlq_suffix);
   o.dlq_topics = c.GetStringMap("/dlq/topics");
@@ -74,7 +100,9 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.api_version = c.GetString("/salesforce/api_version", o.api_version);
   o.request_timeout = c.GetDuration("/salesforce/request_timeout", o.request_timeout);
   o.ca_file = c.GetString("/salesforce/ca_file", "");
-  o.event_id_field = c.GetString("/salesforce/event_id_field", "");
+  o.event_id_field = c.GetString("/salesforce/event_id_field", o.event_id_field);
+  o.accept_duplicates_on_crash =
+      c.GetBool("/salesforce/accept_duplicates_on_crash", o.accept_duplicates_on_crash);
   const std::string flow = c.GetString("/salesforce/auth/flow", "client_credentials");
   ASSIGN_OR_RETURN(o.auth.client_id, c.GetString("/salesforce/auth/client_id"));
   if (flow == "jwt_bearer") {
@@ -95,6 +123,17 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.budget_reserve = c.GetDouble("/delivery/budget_reserve", o.budget_reserve);
   o.max_buffered_events = static_cast<size_t>(c.GetInt("/delivery/max_buffered_events", 20'000));
   o.shutdown_deadline = c.GetDuration("/delivery/shutdown_deadline", o.shutdown_deadline);
+  o.org_failure_ratio = c.GetDouble("/delivery/org_failure_ratio", o.org_failure_ratio);
+  o.revoke_deadline = c.GetDuration("/delivery/revoke_deadline", o.revoke_deadline);
+  o.stall_after = c.GetDuration("/delivery/stall_after", o.stall_after);
+  auto ms = [](Clock::Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
+  o.circuit.failure_threshold = static_cast<int>(
+      c.GetInt("/delivery/circuit/failure_threshold", o.circuit.failure_threshold));
+  o.circuit.open_initial = c.GetDuration("/delivery/circuit/open_initial", ms(o.circuit.open_initial));
+  o.circuit.open_multiplier =
+      c.GetDouble("/delivery/circuit/open_multiplier", o.circuit.open_multiplier);
+  o.circuit.open_cap = c.GetDuration("/delivery/circuit/open_cap", ms(o.circuit.open_cap));
+  o.circuit.open_jitter = c.GetDouble("/delivery/circuit/open_jitter", o.circuit.open_jitter);
   o.retry.initial =
       c.GetDuration("/delivery/retry/initial",
                     std::chrono::duration_cast<std::chrono::milliseconds>(o.retry.initial));
@@ -115,6 +154,7 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.idempotency_retention = c.GetDuration("/idempotency/retention", o.idempotency_retention);
   o.idempotency_max_staged_rows =
       c.GetInt("/idempotency/max_staged_rows", o.idempotency_max_staged_rows);
+  o.idempotency_cache_kib = c.GetInt("/idempotency/cache_kib", o.idempotency_cache_kib);
 
   const std::string listen = c.GetString("/http/listen", "127.0.0.1:9464");
   auto colon = listen.rfind(':');

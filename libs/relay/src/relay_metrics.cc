@@ -2,8 +2,9 @@
 
 namespace sluice::relay {
 
-Status RelayMetrics::Register(const salesforce::SalesforceStats* sf) {
-  auto& r = registry;
+Status RelayMetrics::Register() {
+  if (!registry) registry = std::make_shared<metrics::Registry>();
+  auto& r = *registry;
   ASSIGN_OR_RETURN(consumed, r.AddCounter("sluice_relay_consumed_total",
                                           "Records taken from the source topics."));
   ASSIGN_OR_RETURN(delivered,
@@ -22,6 +23,13 @@ Status RelayMetrics::Register(const salesforce::SalesforceStats* sf) {
                                               "Failed idempotency store commits (retried)."));
   ASSIGN_OR_RETURN(circuit_transitions, r.AddCounter("sluice_relay_circuit_transitions_total",
                                                      "Circuit breaker state changes."));
+  ASSIGN_OR_RETURN(auth_failures,
+                   r.AddCounter("sluice_relay_auth_failures_total",
+                                "Failed authentications (token requests refused, or writes "
+                                "refused as unauthenticated); retried with backoff."));
+  ASSIGN_OR_RETURN(budget_probes,
+                   r.AddCounter("sluice_relay_budget_probes_total",
+                                "GET /limits probes made while paused at the daily budget reserve."));
   ASSIGN_OR_RETURN(
       dead_lettered,
       r.AddCounterFamily("sluice_relay_dead_lettered_total",
@@ -34,6 +42,11 @@ Status RelayMetrics::Register(const salesforce::SalesforceStats* sf) {
   ASSIGN_OR_RETURN(in_flight_calls,
                    r.AddGauge("sluice_relay_in_flight_requests", "Salesforce calls in flight."));
   ASSIGN_OR_RETURN(paused, r.AddGauge("sluice_relay_paused", "1 while consumption is paused."));
+  ASSIGN_OR_RETURN(stalled_partitions,
+                   r.AddGauge("sluice_relay_stalled_partitions",
+                              "Assigned partitions not paused by intent, with lag, from which "
+                              "nothing was consumed for longer than delivery.stall_after."));
+  ASSIGN_OR_RETURN(ready, r.AddGauge("sluice_relay_ready", "1 while /readyz answers ready."));
   metrics::HistogramOptions ms;
   ms.divisor = 1000;  // recorded in milliseconds, exposed in seconds
   ASSIGN_OR_RETURN(delivery_latency,
@@ -41,17 +54,6 @@ Status RelayMetrics::Register(const salesforce::SalesforceStats* sf) {
                                   "Kafka record timestamp to Salesforce's confirmation.", ms));
   ASSIGN_OR_RETURN(call_latency, r.AddHistogram("sluice_relay_call_latency_seconds",
                                                 "Duration of Salesforce write calls.", ms));
-  auto add = [&](const char* name, const char* help, std::function<double()> fn) -> Status {
-    ASSIGN_OR_RETURN(auto handle, r.AddCallbackGauge(name, help, std::move(fn)));
-    callbacks.push_back(std::move(handle));
-    return Status::Ok();
-  };
-  RETURN_IF_ERROR(add("sluice_relay_api_usage_used", "Daily API calls used (Sforce-Limit-Info).",
-                      [sf] { return static_cast<double>(sf->api_usage_used.load()); }));
-  RETURN_IF_ERROR(add("sluice_relay_api_usage_max", "Daily API allocation (Sforce-Limit-Info).",
-                      [sf] { return static_cast<double>(sf->api_usage_max.load()); }));
-  RETURN_IF_ERROR(add("sluice_relay_token_requests_total", "OAuth token requests made.",
-                      [sf] { return static_cast<double>(sf->token_requests.load()); }));
   ASSIGN_OR_RETURN(
       auto lag_handle,
       r.AddCallbackFamily(
@@ -72,7 +74,7 @@ void RelayMetrics::BindFlow(flow::TokenBucket* requests_bucket, flow::TokenBucke
                             flow::ConcurrencyGate* gate, flow::CircuitBreaker* breaker,
                             flow::Aimd* aimd) {
   auto add = [&](const char* name, const char* help, std::function<double()> fn) {
-    if (auto handle = registry.AddCallbackGauge(name, help, std::move(fn)); handle.ok()) {
+    if (auto handle = registry->AddCallbackGauge(name, help, std::move(fn)); handle.ok()) {
       callbacks.push_back(std::move(handle).value());
     }
   };
@@ -110,6 +112,13 @@ void RelayMetrics::CountDeadLetter(const std::string& error_class, const std::st
 void RelayMetrics::SetLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag) {
   std::lock_guard lock(lag_mu_);
   for (const auto& l : lag) lag_[{topic, l.partition}] = l.lag;
+}
+
+std::optional<int64_t> RelayMetrics::Lag(const std::string& topic, int32_t partition) {
+  std::lock_guard lock(lag_mu_);
+  auto it = lag_.find({topic, partition});
+  if (it == lag_.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace sluice::relay

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +23,8 @@ namespace sluice::relay {
 // Counters are bumped on the engine thread; callback gauges read thread-safe parts at scrape time.
 // Thread-safety: Register/BindFlow once before the relay runs; the rest from any thread.
 struct RelayMetrics {
-  metrics::Registry registry;
+  // Shared with the HTTP surface, which renders it; set before Register.
+  std::shared_ptr<metrics::Registry> registry;
   metrics::Counter* consumed = nullptr;
   metrics::Counter* delivered = nullptr;
   metrics::Counter* skipped = nullptr;
@@ -31,21 +34,27 @@ struct RelayMetrics {
   metrics::Counter* kafka_errors = nullptr;
   metrics::Counter* store_errors = nullptr;
   metrics::Counter* circuit_transitions = nullptr;
+  metrics::Counter* auth_failures = nullptr;
+  metrics::Counter* budget_probes = nullptr;
   metrics::Family<metrics::Counter>* dead_lettered = nullptr;
   metrics::Family<metrics::Counter>* requests = nullptr;
   metrics::Gauge* buffered = nullptr;
   metrics::Gauge* in_flight_calls = nullptr;
   metrics::Gauge* paused = nullptr;
+  metrics::Gauge* stalled_partitions = nullptr;
+  metrics::Gauge* ready = nullptr;
   metrics::Histogram* delivery_latency = nullptr;
   metrics::Histogram* call_latency = nullptr;
   std::vector<metrics::CallbackHandle> callbacks;
 
-  Status Register(const salesforce::SalesforceStats* sf);
+  Status Register();
   void BindFlow(flow::TokenBucket* requests_bucket, flow::TokenBucket* records_bucket,
                 flow::ConcurrencyGate* gate, flow::CircuitBreaker* breaker, flow::Aimd* aimd);
   void CountRequest(salesforce::ErrorClass c);
   void CountDeadLetter(const std::string& error_class, const std::string& code);
   void SetLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag);
+  // The last lag reported for one partition; nullopt when none was.
+  std::optional<int64_t> Lag(const std::string& topic, int32_t partition);
 
  private:
   std::mutex lag_mu_;

@@ -82,6 +82,62 @@ http:
   EXPECT_EQ(o->http_port, 0);
 }
 
+TEST(RelayOptionsTest, RevokeStallCircuitAndClientKnobsAreRead) {
+  auto d = Load(kMinimal);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->revoke_deadline, std::chrono::seconds(10));
+  EXPECT_EQ(d->stall_after, std::chrono::seconds(60));
+  EXPECT_EQ(d->circuit.open_cap, std::chrono::seconds(5));
+  EXPECT_EQ(d->circuit.failure_threshold, 3);
+  EXPECT_EQ(d->consumer_queue_kbytes, 16'384);
+  EXPECT_EQ(d->dlq_max_message_bytes, 16 << 20);
+  EXPECT_EQ(d->idempotency_cache_kib, 8 * 1024);
+
+  auto o = Load(R"(
+kafka:
+  bootstrap: 127.0.0.1:9092
+  topics: [t]
+  consumer_queue_kbytes: 4096
+salesforce:
+  login_url: http://127.0.0.1:8443
+  auth: {flow: client_credentials, client_id: app, client_secret: s3cret}
+dlq:
+  max_message_bytes: 2000000
+delivery:
+  revoke_deadline: 3s
+  stall_after: 90s
+  circuit:
+    failure_threshold: 5
+    open_initial: 250ms
+    open_multiplier: 3
+    open_cap: 10s
+    open_jitter: 0.2
+idempotency:
+  cache_kib: 1024
+)");
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->consumer_queue_kbytes, 4096);
+  EXPECT_EQ(o->dlq_max_message_bytes, 2'000'000);
+  EXPECT_EQ(o->revoke_deadline, std::chrono::seconds(3));
+  EXPECT_EQ(o->stall_after, std::chrono::seconds(90));
+  EXPECT_EQ(o->circuit.failure_threshold, 5);
+  EXPECT_EQ(o->circuit.open_initial, std::chrono::milliseconds(250));
+  EXPECT_DOUBLE_EQ(o->circuit.open_multiplier, 3);
+  EXPECT_EQ(o->circuit.open_cap, std::chrono::seconds(10));
+  EXPECT_DOUBLE_EQ(o->circuit.open_jitter, 0.2);
+  EXPECT_EQ(o->idempotency_cache_kib, 1024);
+
+  auto bad = Load(std::string(kMinimal) + R"(
+delivery:
+  circuit:
+    open_initial: 20s
+    open_cap: 5s
+)");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("delivery.circuit"), std::string::npos)
+      << bad.status();
+}
+
 TEST(RelayOptionsTest, EnvelopeKnobsAreReadAndChecked) {
   auto o = Load(std::string(kMinimal) + "envelope: {max_bytes: 4096, parse_threads: 0}\n");
   ASSERT_TRUE(o.ok()) << o.status();

@@ -37,6 +37,9 @@ struct RelayOptions {
   size_t poll_batch = 1000;
   // How often resolved offsets are committed. Default 1 s.
   std::chrono::milliseconds commit_interval{1000};
+  // librdkafka's prefetch bound (queued.max.messages.kbytes), so memory follows
+  // max_buffered_events, not the backlog. Default 16,384 KiB.
+  int64_t consumer_queue_kbytes = 16'384;
 
   // --- DLQ ---
   // DLQ topic = source topic + suffix, unless dlq_topics names one. Default ".dlq".
@@ -44,6 +47,9 @@ struct RelayOptions {
   std::map<std::string, std::string> dlq_topics;
   // Create a missing DLQ topic with the source topic's partition count. Default true.
   bool dlq_create_missing = true;
+  // The DLQ producer's message.max.bytes: whatever the source topic took must fit into the DLQ (the
+  // broker's own cap still applies). Default 16 MiB.
+  int64_t dlq_max_message_bytes = 16 << 20;
 
   // --- Salesforce ---
   salesforce::AuthOptions auth;
@@ -53,9 +59,14 @@ struct RelayOptions {
   std::chrono::milliseconds request_timeout{120'000};
   // CA bundle for TLS; empty: the system's.
   std::string ca_file;
-  // When set, each record also carries its event id in this field, and creates become upserts on
-  // it, so that Salesforce itself refuses to apply one event twice. Default empty.
-  std::string event_id_field;
+  // Each record also carries its event id in this field, and creates become upserts on it, so
+  // that Salesforce itself refuses to apply one event twice: a crash between Salesforce's answer
+  // and the store write then updates the record it created instead of creating a second one. It
+  // must be an External ID field on every object the relay creates. Default "Sluice_Event_Id__c".
+  std::string event_id_field = "Sluice_Event_Id__c";
+  // With event_id_field empty the relay refuses to start unless this is true: creates then go out
+  // as plain creates, and a crash in that window creates those records twice. Default false.
+  bool accept_duplicates_on_crash = false;
 
   // --- Delivery ---
   // Records per collections call (1..200). Default 200.
@@ -76,10 +87,18 @@ struct RelayOptions {
   std::chrono::milliseconds shutdown_deadline{30'000};
   // How long a revoke waits for the revoked partitions' in-flight work. Default 10 s.
   std::chrono::milliseconds revoke_deadline{10'000};
+  // An assigned partition with lag, not paused by intent, from which nothing was consumed for this
+  // long counts as stalled: sluice_relay_stalled_partitions and /readyz show it. Default 60 s.
+  std::chrono::milliseconds stall_after{60'000};
   // Per-record retries (UNABLE_TO_LOCK_ROW, record-level 5xx). Defaults in flow/backoff.h.
   flow::BackoffOptions retry;
-  // Org-wide failures. Defaults in flow/circuit_breaker.h.
-  flow::CircuitBreakerOptions circuit;
+  // Org-wide failures back off (AIMD) and count toward opening the breaker only while they are at
+  // least this share of the last 20 answered calls, so scattered 503s are retried without cutting
+  // the rate. Default 0.25.
+  double org_failure_ratio = 0.25;
+  // Org-wide failures. Defaults in flow/circuit_breaker.h, except the longest open period: 5 s,
+  // so that sending resumes within about 5 s of the org's recovery.
+  flow::CircuitBreakerOptions circuit = DefaultCircuit();
 
   // --- Envelope ---
   // Largest record value accepted. Default 1 MiB.
@@ -101,6 +120,8 @@ struct RelayOptions {
   // are merged into its main table. The relay records far fewer ids per second than the store
   // can take, so it trades merge efficiency for memory. Default 200,000 (~20 MB).
   int64_t idempotency_max_staged_rows = 200'000;
+  // SQLite page cache of the store. Default 8,192 KiB.
+  int64_t idempotency_cache_kib = 8 * 1024;
 
   // --- HTTP (/metrics, /healthz, /readyz) ---
   // Default 127.0.0.1:9464; port 0 picks a free one.
@@ -113,6 +134,12 @@ struct RelayOptions {
 
   // Ok, or InvalidArgument naming the option.
   Status Validate() const;
+
+  static flow::CircuitBreakerOptions DefaultCircuit() {
+    flow::CircuitBreakerOptions c;
+    c.open_cap = std::chrono::seconds(5);
+    return c;
+  }
 };
 
 // Maps a loaded config document (already validated against relay.config.schema.json) onto

@@ -6,44 +6,72 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "sluice/core/clock.h"
 #include "sluice/core/shutdown.h"
 #include "sluice/core/status.h"
 #include "sluice/relay/options.h"
+#include "sluice/relay/parts.h"
 
 namespace sluice::relay {
 
-// Threads (see docs/OPERATIONS.md "Threads"):
-//  - the engine: the thread that calls Run(). It owns the consumer, the key scheduler, the offset
-//    tracker and the batcher; every result from another thread reaches it as a posted completion.
-//  - the HTTP client's I/O thread (Salesforce calls), the DLQ producer's poll thread, librdkafka's
-//    own threads, the idempotency group-commit writer and retention purger, the lag sampler, and
-//    the HTTP server's I/O thread (/metrics, /healthz, /readyz).
+class Engine;
+
+// What /healthz and /readyz report. Thread-safety: a value type.
+struct RelayHealth {
+  // Monotonic milliseconds (on the injected clock) of the engine loop's last pass.
+  int64_t last_loop_ms = 0;
+  bool ready = false;
+  // Why not ready, e.g. "daily API budget reserve reached", "authentication failing",
+  // "partition t[3] assigned but not consumed"; empty when ready.
+  std::string reason;
+};
+
+// Threads (see docs/OPERATIONS.md "Threads"): the engine runs on the thread that calls Run (or
+// Start/Step/Finish). Every result from the parts' threads reaches it as a posted completion.
+// The relay itself starts no thread.
 // Shutdown order: stop fetching and dispatching; wait (up to shutdown_deadline) for Salesforce
-// calls, DLQ acks and store commits in flight; commit resolved offsets; close the consumer; stop
-// the committer, flush the producer, shut down the HTTP client and server.
+// calls, DLQ acks and store commits in flight; commit resolved offsets; close the consumer.
 //
-// Thread-safety: Create, Run and the destructor from one thread; http_port() from any.
+// Thread-safety: Create, Run, Start, Step, Finish, NextWake and the destructor from one thread;
+// health(), RenderMetrics(), assigned_topics() and ReportLag() from any.
 class Relay {
  public:
-  // Builds every part (connects nothing yet except the HTTP listener and the SQLite store).
-  static Result<std::unique_ptr<Relay>> Create(const RelayOptions& options);
+  // Builds the engine on `parts` (see parts.h). Connects nothing yet.
+  static Result<std::unique_ptr<Relay>> Create(const RelayOptions& options, RelayParts parts);
+  // Destroying a relay that was not Finished drops its memory as a crash would (the simulation
+  // relies on that); the parts' destructors stop their own threads.
   ~Relay();
 
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
-  // Runs until `shutdown` is requested, then drains and closes as described above. Non-Ok only on
-  // a fatal error (the consumer or the store failing for good).
+  // Start, Step until `shutdown` is requested, Finish. Non-Ok only on a fatal error.
   Status Run(const ShutdownToken& shutdown);
 
-  // The port /metrics is served on.
-  uint16_t http_port() const;
+  // The same, a step at a time (one thread, e.g. a simulation driving several relays):
+  // Start subscribes and asks for a token; Step makes one pass of the loop and polls the consumer
+  // for at most `max_wait` (less when a timer is due sooner); Finish drains and closes.
+  Status Start();
+  Status Step(Clock::Duration max_wait);
+  Status Finish();
+  // When the engine next has work of its own (a timer, a linger, a hold, a token), at most 100 ms
+  // from now.
+  Clock::TimePoint NextWake() const;
+
+  RelayHealth health() const;
+  std::string RenderMetrics() const;
+  // Topics with assigned partitions (for the lag sampler).
+  std::vector<std::string> assigned_topics() const;
+  // The lag sampler's figures: shown as sluice_relay_partition_lag, and how a partition that is
+  // assigned, not paused and not consumed for delivery.stall_after is told from an idle one.
+  void ReportLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag);
 
  private:
-  class Impl;
-  explicit Relay(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit Relay(std::unique_ptr<Engine> engine);
+  std::unique_ptr<Engine> engine_;
 };
 
 }  // namespace sluice::relay

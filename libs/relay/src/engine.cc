@@ -1,0 +1,465 @@
+#include "engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "result_router.h"
+#include "sluice/core/logging.h"
+#include "sluice/envelope/dlq.h"
+
+namespace sluice::relay {
+namespace {
+
+using Ms = std::chrono::milliseconds;
+using salesforce::ErrorClass;
+
+constexpr Ms kStoreRetryDelay{500};
+constexpr Ms kMaxWait{100};
+
+int64_t MonoMillis(Clock::TimePoint t) {
+  return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+Engine::Engine(const RelayOptions& options, RelayParts parts)
+    : options_(options), parts_(std::move(parts)), clock_(*parts_.clock) {}
+
+Engine::~Engine() {
+  // The parts' threads finish (or drop) what is in flight, and their callbacks post to the loop,
+  // so they stop while the loop still exists.
+  parts_.salesforce.reset();
+  parts_.store.reset();
+  parts_.dlq.reset();
+  parts_.parser.reset();
+}
+
+Result<std::unique_ptr<Engine>> Engine::Create(const RelayOptions& options, RelayParts parts) {
+  RETURN_IF_ERROR(options.Validate());
+  if (options.event_id_field.empty()) {
+    GetLogger("relay")->warn(
+        "salesforce.event_id_field is empty and salesforce.accept_duplicates_on_crash is true: "
+        "creates go out as plain creates, and a crash between Salesforce's answer and the store "
+        "write creates those records a second time");
+  }
+  if (parts.clock == nullptr || !parts.make_consumer || !parts.dlq || !parts.admin ||
+      !parts.salesforce) {
+    return InvalidArgumentError(
+        "relay parts: clock, make_consumer, dlq, admin and salesforce are required");
+  }
+  std::unique_ptr<Engine> engine(new Engine(options, std::move(parts)));
+  RETURN_IF_ERROR(engine->Init());
+  return engine;
+}
+
+Status Engine::Init() {
+  log_ = GetLogger("relay");
+  metrics_.registry = parts_.registry;
+  RETURN_IF_ERROR(metrics_.Register());
+  if (!parts_.waiter) own_waiter_ = std::make_unique<ConditionWaiter>();
+  loop_ = std::make_unique<EventLoop>(clock_, parts_.waiter ? *parts_.waiter : *own_waiter_);
+  ASSIGN_OR_RETURN(consumer_, parts_.make_consumer(this));
+
+  ASSIGN_OR_RETURN(scheduler_, flow::KeyScheduler::Create(flow::KeySchedulerOptions{
+                                   .max_buffered = options_.max_buffered_events}));
+  ASSIGN_OR_RETURN(batcher_,
+                   (flow::Batcher<uint64_t, Route>::Create(flow::BatcherOptions{
+                       .max_records = options_.max_records, .linger = options_.linger})));
+  SendGateOptions gate_options{.requests_per_second = options_.requests_per_second,
+                               .records_per_second = options_.records_per_second,
+                               .max_in_flight = options_.max_in_flight,
+                               .max_records = options_.max_records,
+                               .budget_reserve = options_.budget_reserve,
+                               .circuit = options_.circuit,
+                               .pressure_ratio = options_.org_failure_ratio};
+  ASSIGN_OR_RETURN(gate_, SendGate::Create(gate_options, clock_, flow::SeededUniform(parts_.seed)));
+  ASSIGN_OR_RETURN(backoff_, flow::Backoff::Create(options_.retry,
+                                                   flow::SeededUniform(parts_.seed ^ 0x9e3779b9)));
+  gate_->breaker().SetListener([this](const flow::BreakerTransition& t) {
+    // Runs on the engine thread: breaker calls are made there.
+    log_->warn(
+        "circuit {} -> {}{}", flow::BreakerStateName(t.from), flow::BreakerStateName(t.to),
+        t.to == flow::BreakerState::kOpen
+            ? fmt::format(" for {} ms (opening #{})",
+                          std::chrono::duration_cast<Ms>(t.open_for).count(), t.consecutive_opens)
+            : std::string());
+    metrics_.circuit_transitions->Increment();
+  });
+  metrics_.BindFlow(&gate_->request_bucket(), &gate_->record_bucket(), &gate_->gate(),
+                    &gate_->breaker(), &gate_->aimd());
+  intake_ = std::make_unique<Intake>(options_, book_, tracker_, *scheduler_, parts_.store.get(),
+                                     parts_.parser.get(), metrics_, log_);
+  dlq_ = std::make_unique<DlqWriter>(
+      options_, *parts_.dlq, *parts_.admin, book_, *loop_, log_,
+      [this](EventRecord& e, const envelope::DlqInfo& info) { OnDeadLettered(e, info); });
+  return Status::Ok();
+}
+
+// --- the loop -------------------------------------------------------------------------------
+
+Status Engine::Start() {
+  RETURN_IF_ERROR(consumer_->Subscribe(options_.topics));
+  log_->info("relay {} started: group {}, topics [{}]", options_.instance_id, options_.group_id,
+             fmt::join(options_.topics, ", "));
+  // A token up front, so that a credentials problem shows at start, not at the first event.
+  Authenticate();
+  last_commit_ = clock_.Now();
+  started_ = true;
+  UpdateHealth();
+  return Status::Ok();
+}
+
+Status Engine::Step(Clock::Duration max_wait) {
+  loop_->RunDue();
+  const auto now = clock_.Now();
+  Dispatch(now);
+  MaybeCommit(false);
+  if (!gate_->budget_allows()) ProbeBudget();
+  UpdatePause();
+  UpdateHealth();
+  metrics_.buffered->Set(static_cast<double>(scheduler_->buffered()));
+  metrics_.in_flight_calls->Set(static_cast<double>(gate_->in_flight()));
+
+  // How long to wait: until the engine's own next deadline, at most max_wait. Rounded up, so a
+  // deadline under a millisecond away is not a zero wait that spins the loop.
+  Clock::Duration wait = std::min<Clock::Duration>(max_wait, NextWake() - clock_.Now());
+  if (loop_->HasPosted()) wait = Clock::Duration::zero();
+  wait = std::max(wait, Clock::Duration::zero());
+  if (paused_ && wait > Clock::Duration::zero()) {
+    // Nothing will be fetched: wait where a completion wakes us, then serve the consumer's
+    // callbacks (rebalances) without blocking.
+    loop_->WaitAndRun(clock_.Now() + wait);
+    wait = Clock::Duration::zero();
+  } else if (gate_->in_flight() > 0 || book_.InProgress() > 0) {
+    // A completion cannot interrupt the consumer's poll: look again soon.
+    wait = std::min<Clock::Duration>(wait, Ms(5));
+  }
+  const Ms poll_wait = std::chrono::ceil<Ms>(wait);
+  auto polled = consumer_->Poll(options_.poll_batch, poll_wait);
+  if (!polled.ok()) {
+    if (polled.status().code() == StatusCode::kFailedPrecondition) return polled.status();
+    log_->warn("poll: {}", polled.status().ToString());
+    return Status::Ok();
+  }
+  IntakeOutcome outcome;
+  intake_->Take(*polled, MonoMillis(clock_.Now()), &outcome);
+  for (const Rejected& r : outcome.dead_letters) {
+    if (EventRecord* e = book_.Get(r.seq)) DeadLetter(*e, r.error_class, r.code, r.message);
+  }
+  for (uint64_t seq : outcome.skipped) {
+    if (EventRecord* e = book_.Get(seq)) Resolve(*e);
+  }
+  return Status::Ok();
+}
+
+Clock::TimePoint Engine::NextWake() const {
+  const auto now = clock_.Now();
+  Clock::TimePoint wake = now + kMaxWait;
+  auto consider = [&](std::optional<Clock::TimePoint> t) {
+    if (t && *t < wake) wake = std::max(*t, now);
+  };
+  if (loop_->HasPosted()) return now;
+  if (last_hold_ == Hold::kNone) {
+    consider(batcher_->NextDeadline());
+  } else {
+    consider(gate_->NextOpening(last_hold_, last_hold_records_));
+  }
+  consider(scheduler_->NextHoldExpiry());
+  consider(loop_->NextTimer());
+  if (!gate_->budget_allows()) consider(gate_->NextBudgetProbe());
+  consider(last_commit_ + options_.commit_interval);
+  return wake;
+}
+
+Status Engine::Finish() {
+  if (finished_) return Status::Ok();
+  finished_ = true;
+  log_->info("shutting down: {} calls, {} events in progress", gate_->in_flight(),
+             book_.InProgress());
+  shutting_down_ = true;
+  UpdatePause();
+  UpdateHealth();
+  const bool idle = WaitIdle(clock_.Now() + options_.shutdown_deadline, nullptr);
+  MaybeCommit(true);
+  if (!idle) {
+    log_->warn(
+        "shutdown deadline passed with {} calls and {} events in progress: abandoned "
+        "uncommitted (they will be redelivered)",
+        gate_->in_flight(), book_.InProgress());
+  }
+  Status closed = consumer_->Close();
+  if (!closed.ok()) log_->warn("consumer close: {}", closed.ToString());
+  if (parts_.store) parts_.store->Close();
+  parts_.dlq->Flush(Ms(5'000));
+  log_->info("relay stopped");
+  return Status::Ok();
+}
+
+bool Engine::WaitIdle(Clock::TimePoint deadline, const std::set<flow::PartitionId>* only,
+                      bool calls_only) {
+  auto busy = [&] {
+    if (only == nullptr) return book_.InProgress() > 0 || gate_->in_flight() > 0;
+    for (flow::PartitionId pid : *only) {
+      if ((calls_only ? book_.Sending(pid) : book_.InProgress(pid)) > 0) return true;
+    }
+    return false;
+  };
+  while (busy()) {
+    const auto now = clock_.Now();
+    if (now >= deadline) return false;
+    loop_->WaitAndRun(std::min(deadline, now + Ms(5)));
+  }
+  return true;
+}
+
+// --- sending --------------------------------------------------------------------------------
+
+void Engine::Dispatch(Clock::TimePoint now) {
+  last_hold_ = Hold::kNone;
+  if (shutting_down_ || !auth_ok_) return;
+  // Feed the batcher with what the scheduler says is ready, but only about as much as the gates
+  // could send soon: events taken here hold their key until sent.
+  const size_t room = static_cast<size_t>(std::max<int64_t>(gate_->concurrency_limit(), 1)) *
+                      options_.max_records * 2;
+  if (batcher_->pending() < room) {
+    for (const auto& d : scheduler_->NextReady(now, room - batcher_->pending())) {
+      EventRecord* e = book_.Get(d.payload);
+      if (e == nullptr) continue;
+      e->dispatch = d;
+      book_.SetStage(*e, Stage::kBatched);
+      batcher_->Add(e->route, e->seq, now);
+    }
+  }
+  // Delivered events whose store write has not committed yet: a crash re-sends them, so sending
+  // stops while there are too many and the window stays bounded.
+  const size_t unstored_cap =
+      static_cast<size_t>(gate_->concurrency_limit()) * options_.max_records;
+  while (book_.Count(Stage::kStoring) < unstored_cap) {
+    flow::Admission admission = flow::Admission::kAllowed;
+    // A due batch is taken only when a call can go now; until then it keeps filling, so scarce
+    // calls are never spent on a few records while many wait.
+    auto batch = batcher_->TakeOldestDueIf(now, [&](const auto& b) {
+      const auto n = static_cast<int64_t>(b.items.size());
+      last_hold_ = gate_->Acquire(n, &admission);
+      last_hold_records_ = n;
+      return last_hold_ == Hold::kNone;
+    });
+    if (!batch) break;
+    if (admission == flow::Admission::kProbe) log_->info("circuit half-open: sending one probe");
+    Send(std::move(*batch), admission);
+  }
+}
+
+void Engine::Send(flow::Batch<uint64_t, Route> batch, flow::Admission admission) {
+  const int64_t wall = clock_.WallMillis();
+  std::vector<salesforce::RecordInput> inputs;
+  inputs.reserve(batch.items.size());
+  for (uint64_t seq : batch.items) {
+    EventRecord& e = *book_.Get(seq);
+    if (e.first_attempt_ms < 0) e.first_attempt_ms = wall;
+    e.last_attempt_ms = wall;
+    book_.SetStage(e, Stage::kSending);
+    inputs.push_back(salesforce::RecordInput{e.send_fields, e.send_external});
+  }
+  metrics_.requests_sent->Increment();
+  const auto sent_at = clock_.Now();
+  auto seqs = std::make_shared<std::vector<uint64_t>>(std::move(batch.items));
+  const WriteCall call{batch.key.operation, batch.key.sobject, batch.key.external_id_field};
+  parts_.salesforce->Write(call, inputs, [this, seqs, admission, sent_at](salesforce::WriteResult r) {
+    loop_->Post([this, seqs, admission, sent_at, r = std::move(r)] {
+      OnWriteResult(*seqs, admission, r, sent_at);
+    });
+  });
+}
+
+void Engine::Requeue(EventRecord& e, Clock::TimePoint now) {
+  if (e.abandoned) {
+    Drop(e);
+    return;
+  }
+  (void)scheduler_->Requeue(e.sched_id, now);
+  book_.SetStage(e, Stage::kQueued);
+}
+
+void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission admission,
+                           const salesforce::WriteResult& result, Clock::TimePoint sent_at) {
+  gate_->Release();
+  const auto now = clock_.Now();
+  metrics_.call_latency->Record(
+      static_cast<uint64_t>(std::chrono::duration_cast<Ms>(now - sent_at).count()));
+  if (result.limit_info) gate_->OnLimits(result.limit_info->api_used, result.limit_info->api_max);
+  metrics_.CountRequest(result.request_error ? result.request_error->error_class
+                                             : ErrorClass::kNone);
+  const CallVerdict verdict = ClassifyCall(result);
+  if (verdict != CallVerdict::kAnswered) {
+    const salesforce::SfError& err = *result.request_error;
+    switch (verdict) {
+      case CallVerdict::kOrgFailure:
+        gate_->OnOrgFailure(admission);
+        log_->debug("org-wide failure {}: {}", err.code, err.message);
+        break;
+      case CallVerdict::kBudgetExhausted:
+        if (!result.limit_info) gate_->MarkBudgetExhausted();
+        gate_->OnAnswered(admission);  // the org answered; the budget guard pauses us
+        log_->warn("daily API allocation exhausted ({}): pausing until it returns", err.message);
+        break;
+      default:  // kAuthFailure
+        gate_->OnAuthFailure(admission);
+        metrics_.auth_failures->Increment();
+        log_->error("authentication failed after a token refresh: {} {}", err.code, err.message);
+        if (auth_ok_) {
+          // Sends wait until a token is had again; the wait doubles while writes keep being
+          // refused with a token that the token endpoint still hands out.
+          auth_ok_ = false;
+          loop_->PostAfter(auth_retry_, [this] { Authenticate(); });
+          auth_retry_ = std::min<Clock::Duration>(auth_retry_ * 2, std::chrono::seconds(30));
+        }
+        break;
+    }
+    // Every record goes back to its key without an attempt charged.
+    for (uint64_t seq : seqs) {
+      if (EventRecord* e = book_.Get(seq)) Requeue(*e, now);
+    }
+    return;
+  }
+  gate_->OnAnswered(admission);
+  auth_retry_ = std::chrono::seconds(1);
+
+  std::vector<uint64_t> delivered;
+  std::vector<idempotency::Entry> entries;
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    EventRecord* e = book_.Get(seqs[i]);
+    if (e == nullptr) continue;
+    const salesforce::RecordResult* r = i < result.records.size() ? &result.records[i] : nullptr;
+    if (e->abandoned) {
+      Drop(*e);
+      continue;
+    }
+    const bool charged_if_failed =
+        r == nullptr || r->success || r->error.error_class == ErrorClass::kPermanent ||
+        r->error.error_class == ErrorClass::kRetryableRecord;
+    const int attempts = e->charged_attempts + (charged_if_failed ? 1 : 0);
+    RecordRoute route = RouteRecord(r, result.http_status, e->dispatch, attempts, *backoff_, now);
+    if (route.charged) e->charged_attempts = attempts;
+    switch (route.action) {
+      case RecordAction::kDelivered:
+        if (e->in_scheduler) {
+          (void)scheduler_->Complete(e->sched_id);
+          e->in_scheduler = false;
+        }
+        metrics_.delivered->Increment();
+        if (e->msg.timestamp_ms > 0) {
+          metrics_.delivery_latency->Record(static_cast<uint64_t>(
+              std::max<int64_t>(0, clock_.WallMillis() - e->msg.timestamp_ms)));
+        }
+        delivered.push_back(e->seq);
+        entries.push_back(idempotency::Entry{e->event.event_id, idempotency::Outcome::kDelivered,
+                                             r->id.substr(0, 64), 0});
+        break;
+      case RecordAction::kRetry:
+        metrics_.retries->Increment();
+        (void)scheduler_->Retry(e->sched_id, now + route.delay);
+        book_.SetStage(*e, Stage::kQueued);
+        break;
+      case RecordAction::kDeadLetter:
+        DeadLetter(*e, route.error_class, route.code, route.message);
+        break;
+      case RecordAction::kRequeue:
+        Requeue(*e, now);
+        break;
+    }
+  }
+  if (!delivered.empty()) RecordDelivered(std::move(delivered), std::move(entries));
+}
+
+// --- resolution -----------------------------------------------------------------------------
+
+void Engine::RecordDelivered(std::vector<uint64_t> seqs, std::vector<idempotency::Entry> entries) {
+  if (!parts_.store) {
+    for (uint64_t seq : seqs) {
+      if (EventRecord* e = book_.Get(seq)) Resolve(*e);
+    }
+    return;
+  }
+  for (uint64_t seq : seqs) {
+    if (EventRecord* e = book_.Get(seq)) book_.SetStage(*e, Stage::kStoring);
+  }
+  auto shared_seqs = std::make_shared<std::vector<uint64_t>>(std::move(seqs));
+  auto shared_entries = std::make_shared<std::vector<idempotency::Entry>>(entries);
+  parts_.store->Record(std::move(entries), [this, shared_seqs, shared_entries](const Status& s) {
+    loop_->Post([this, shared_seqs, shared_entries, s] {
+      if (!s.ok()) {
+        // Delivered but not yet recorded: the offset must not pass it. Record again shortly.
+        metrics_.store_errors->Increment();
+        log_->error("idempotency store write failed ({}); retrying", s.ToString());
+        loop_->PostAfter(kStoreRetryDelay, [this, shared_seqs, shared_entries] {
+          RecordDelivered(*shared_seqs, *shared_entries);
+        });
+        return;
+      }
+      for (uint64_t seq : *shared_seqs) {
+        if (EventRecord* e = book_.Get(seq)) Resolve(*e);
+      }
+    });
+  });
+}
+
+void Engine::DeadLetter(EventRecord& e, const std::string& error_class, const std::string& code,
+                        const std::string& message) {
+  if (e.abandoned) {
+    Drop(e);
+    return;
+  }
+  envelope::DlqInfo info;
+  info.error_class = error_class;
+  info.error_code = code;
+  info.error_message = message;
+  info.attempts = e.charged_attempts;
+  info.first_attempt_ms = e.first_attempt_ms;
+  info.last_attempt_ms = e.last_attempt_ms;
+  info.source_topic = e.msg.topic;
+  info.source_partition = e.msg.partition;
+  info.source_offset = e.msg.offset;
+  info.source_timestamp_ms = e.msg.timestamp_ms;
+  info.relay_instance = options_.instance_id;
+  log_->debug("dead-lettering {}[{}]@{}: {}/{}", e.msg.topic, e.msg.partition, e.msg.offset,
+              error_class, code);
+  dlq_->Write(e, std::move(info));
+}
+
+void Engine::OnDeadLettered(EventRecord& e, const envelope::DlqInfo& info) {
+  if (e.abandoned) {
+    Drop(e);
+    return;
+  }
+  metrics_.CountDeadLetter(info.error_class, info.error_code);
+  if (parts_.store && e.valid) {
+    // Remembered so that a redelivery after a crash does not dead-letter it twice; not waited for
+    // (the DLQ ack is what makes the outcome durable).
+    parts_.store->Record(
+        {idempotency::Entry{e.event.event_id, idempotency::Outcome::kDeadLettered, "", 0}},
+        [](const Status&) {});
+  }
+  Resolve(e);
+}
+
+void Engine::Resolve(EventRecord& e) {
+  if (e.abandoned) {
+    Drop(e);
+    return;
+  }
+  Status s = tracker_.Resolve(e.pid, e.msg.offset);
+  if (!s.ok() && s.code() != StatusCode::kNotFound) {
+    log_->warn("offset {}[{}]@{}: {}", e.msg.topic, e.msg.partition, e.msg.offset, s.ToString());
+  }
+  if (e.in_scheduler) (void)scheduler_->Complete(e.sched_id);
+  book_.Erase(e.seq);
+}
+
+void Engine::Drop(EventRecord& e) {
+  if (e.in_scheduler) (void)scheduler_->Complete(e.sched_id);
+  book_.Erase(e.seq);
+}
+
+}  // namespace sluice::relay

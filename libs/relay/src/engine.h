@@ -1,0 +1,125 @@
+// Engine: the relay's loop. It owns the partition book and the flow parts, and wires intake, the
+// send gate, result routing, the DLQ writer and offset commits together on one thread. Everything
+// it touches outside itself comes in through RelayParts (parts.h).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dlq_writer.h"
+#include "event_loop.h"
+#include "intake.h"
+#include "partition_book.h"
+#include "relay_metrics.h"
+#include "send_gate.h"
+#include "sluice/flow/backoff.h"
+#include "sluice/flow/batcher.h"
+#include "sluice/flow/key_scheduler.h"
+#include "sluice/flow/offset_tracker.h"
+#include "sluice/relay/options.h"
+#include "sluice/relay/parts.h"
+#include "sluice/relay/relay.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace sluice::relay {
+
+// Thread-safety: as Relay (relay.h): the loop from one thread; health(), RenderMetrics(),
+// assigned_topics() and ReportLag() from any.
+class Engine final : public kafka::RebalanceListener {
+ public:
+  static Result<std::unique_ptr<Engine>> Create(const RelayOptions& options, RelayParts parts);
+  ~Engine() override;
+
+  Status Start();
+  Status Step(Clock::Duration max_wait);
+  Status Finish();
+  Clock::TimePoint NextWake() const;
+
+  RelayHealth health() const;
+  std::string RenderMetrics() const;
+  std::vector<std::string> assigned_topics() const;
+  void ReportLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag);
+
+  // kafka::RebalanceListener (called inside the consumer's Poll on the engine thread).
+  void OnAssigned(kafka::Consumer& consumer,
+                  const std::vector<kafka::TopicPartition>& partitions) override;
+  void OnRevoked(kafka::Consumer& consumer,
+                 const std::vector<kafka::TopicPartition>& partitions) override;
+
+ private:
+  Engine(const RelayOptions& options, RelayParts parts);
+  Status Init();
+
+  // Sending.
+  void Dispatch(Clock::TimePoint now);
+  void Send(flow::Batch<uint64_t, Route> batch, flow::Admission admission);
+  void OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission admission,
+                     const salesforce::WriteResult& result, Clock::TimePoint sent_at);
+  void Requeue(EventRecord& e, Clock::TimePoint now);
+  // Resolution.
+  void RecordDelivered(std::vector<uint64_t> seqs, std::vector<idempotency::Entry> entries);
+  void DeadLetter(EventRecord& e, const std::string& error_class, const std::string& code,
+                  const std::string& message);
+  void OnDeadLettered(EventRecord& e, const envelope::DlqInfo& info);
+  void Resolve(EventRecord& e);
+  void Drop(EventRecord& e);  // an abandoned event leaves the book unresolved
+  // Housekeeping.
+  void MaybeCommit(bool force, const std::set<flow::PartitionId>* only = nullptr);
+  void UpdatePause();
+  std::string PauseReason() const;
+  void ProbeBudget();
+  void Authenticate();
+  void RecomputeShare();
+  void UpdateHealth();
+  // Runs completions until nothing of `only` (every partition when null) is in progress — or, with
+  // calls_only, in a Salesforce call — or until `deadline`; true when idle.
+  bool WaitIdle(Clock::TimePoint deadline, const std::set<flow::PartitionId>* only,
+                bool calls_only = false);
+
+  const RelayOptions options_;
+  RelayParts parts_;
+  Clock& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+  RelayMetrics metrics_;
+  std::unique_ptr<Waiter> own_waiter_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+
+  PartitionBook book_;
+  flow::OffsetTracker tracker_;
+  std::unique_ptr<flow::KeyScheduler> scheduler_;
+  std::unique_ptr<flow::Batcher<uint64_t, Route>> batcher_;
+  std::unique_ptr<SendGate> gate_;
+  std::unique_ptr<flow::Backoff> backoff_;
+  std::unique_ptr<Intake> intake_;
+  std::unique_ptr<DlqWriter> dlq_;
+
+  bool started_ = false;
+  bool finished_ = false;
+  bool shutting_down_ = false;
+  bool paused_ = false;  // the intent, applied to every assigned partition
+  bool auth_ok_ = false;
+  bool auth_pending_ = false;
+  Clock::Duration auth_retry_{std::chrono::seconds(1)};
+  bool budget_probe_out_ = false;
+  Hold last_hold_ = Hold::kNone;
+  int64_t last_hold_records_ = 0;
+  Clock::TimePoint last_commit_;
+  std::map<std::string, int> topic_partitions_;
+  int64_t stalled_ = 0;
+
+  // Read by other threads.
+  mutable std::mutex health_mu_;
+  RelayHealth health_;
+  std::vector<std::string> assigned_topics_;
+};
+
+}  // namespace sluice::relay

@@ -1,0 +1,297 @@
+// Engine: partitions (assign, revoke, pause, commit), the share of the group's ceilings, the
+// budget probe, authentication and health. The loop and delivery are in engine.cc.
+#include <spdlog/spdlog.h>
+
+#include <regex>
+
+#include "engine.h"
+#include "sluice/core/logging.h"
+
+namespace sluice::relay {
+namespace {
+
+using Ms = std::chrono::milliseconds;
+constexpr Clock::Duration kAuthRetryCap = std::chrono::seconds(30);
+
+int64_t MonoMillis(Clock::TimePoint t) {
+  return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+void Engine::OnAssigned(kafka::Consumer&, const std::vector<kafka::TopicPartition>& parts) {
+  const int64_t now_ms = MonoMillis(clock_.Now());
+  for (const auto& tp : parts) {
+    PartitionState& ps = book_.Assign(tp, now_ms);
+    ps.paused = paused_;
+    dlq_->EnsureTopic(tp.topic);
+  }
+  log_->info("assigned {} partitions (now {})", parts.size(), book_.partitions().size());
+  if (!parts.empty()) {
+    // Set the state the engine intends on every partition that arrives, resumed ones included:
+    // librdkafka keeps a partition's pause flag across a revoke and a re-assign (issue #1849), so
+    // a partition paused before a rebalance would otherwise come back paused and never be read.
+    Status s = paused_ ? consumer_->Pause(parts) : consumer_->Resume(parts);
+    if (!s.ok()) log_->warn("setting the pause state of assigned partitions: {}", s.ToString());
+  }
+  RecomputeShare();
+  std::lock_guard lock(health_mu_);
+  assigned_topics_.clear();
+  for (const auto& [tp, ps] : book_.partitions()) {
+    if (assigned_topics_.empty() || assigned_topics_.back() != tp.topic) {
+      assigned_topics_.push_back(tp.topic);
+    }
+  }
+}
+
+void Engine::OnRevoked(kafka::Consumer&, const std::vector<kafka::TopicPartition>& parts) {
+  std::set<flow::PartitionId> revoked;
+  for (const auto& tp : parts) {
+    if (PartitionState* ps = book_.Find(tp)) {
+      ps->revoking = true;
+      revoked.insert(ps->id);
+    }
+  }
+  if (revoked.empty()) return;
+  // Not yet sent (in the batcher): give them back.
+  const auto now = clock_.Now();
+  for (auto& batch : batcher_->TakeAll()) {
+    for (uint64_t seq : batch.items) {
+      EventRecord* e = book_.Get(seq);
+      if (e == nullptr) continue;
+      if (revoked.count(e->pid) > 0) {
+        Drop(*e);
+      } else {
+        batcher_->Add(batch.key, seq, now);
+      }
+    }
+  }
+  // Queued in the scheduler: drop.
+  for (flow::PartitionId pid : revoked) {
+    for (const auto& d : scheduler_->Drop(pid)) {
+      if (d.in_flight) continue;  // reported later by its Salesforce call
+      if (EventRecord* e = book_.Get(d.payload)) {
+        e->in_scheduler = false;
+        book_.Erase(e->seq);
+      }
+    }
+  }
+  // Salesforce calls of the revoked partitions are waited for until they end, however long the
+  // revoke deadline: abandoned, a call could land after the new owner's write of the same key and
+  // put an older value over a newer one. Their end is bounded: the HTTP client gives a call up
+  // after request_timeout (twice, with a token refresh between).
+  const auto start = clock_.Now();
+  WaitIdle(start + 2 * options_.request_timeout + std::chrono::seconds(1), &revoked,
+           /*calls_only=*/true);
+  // The rest in progress (DLQ acks, store writes) within the revoke deadline.
+  const bool idle = WaitIdle(std::max(clock_.Now(), start + options_.revoke_deadline), &revoked);
+  MaybeCommit(true, &revoked);
+  size_t abandoned = 0;
+  book_.ForEach([&](EventRecord& e) {
+    if (revoked.count(e.pid) > 0) {
+      e.abandoned = true;
+      ++abandoned;
+    }
+  });
+  for (flow::PartitionId pid : revoked) {
+    tracker_.Reset(pid);
+    book_.Unassign(pid);
+  }
+  log_->info(
+      "revoked {} partitions (now {}){}", parts.size(), book_.partitions().size(),
+      idle ? std::string()
+           : fmt::format("; {} events still in progress were abandoned uncommitted", abandoned));
+  RecomputeShare();
+}
+
+void Engine::MaybeCommit(bool force, const std::set<flow::PartitionId>* only) {
+  const auto now = clock_.Now();
+  if (!force && now - last_commit_ < options_.commit_interval) return;
+  last_commit_ = now;
+  std::vector<kafka::PartitionOffset> offsets;
+  std::vector<PartitionState*> states;
+  for (auto& [tp, ps] : book_.partitions()) {
+    if (only != nullptr && only->count(ps.id) == 0) continue;
+    auto c = tracker_.Committable(ps.id);
+    if (c && *c > ps.committed) {
+      offsets.push_back(kafka::PartitionOffset{tp.topic, tp.partition, *c});
+      states.push_back(&ps);
+    }
+  }
+  if (offsets.empty()) return;
+  Status s = consumer_->CommitOffsets(offsets, /*sync=*/force);
+  if (!s.ok()) {
+    log_->warn("offset commit failed: {}", s.ToString());
+    return;
+  }
+  for (size_t i = 0; i < offsets.size(); ++i) states[i]->committed = offsets[i].offset;
+  metrics_.commits->Increment();
+}
+
+std::string Engine::PauseReason() const {
+  if (shutting_down_) return "shutting down";
+  if (!auth_ok_) return "authentication failing";
+  if (!gate_->budget_allows()) return "daily API budget reserve reached";
+  if (gate_->breaker_state() != flow::BreakerState::kClosed) return "circuit not closed";
+  if (scheduler_->ShouldPause()) return "buffer full";
+  return "";
+}
+
+void Engine::UpdatePause() {
+  const std::string reason = PauseReason();
+  const bool want = !reason.empty();
+  // Applied per partition, so that every assigned partition is always in the intended state.
+  std::vector<kafka::TopicPartition> change;
+  for (const auto& [tp, ps] : book_.partitions()) {
+    if (ps.paused != want) change.push_back(tp);
+  }
+  if (!change.empty()) {
+    Status s = want ? consumer_->Pause(change) : consumer_->Resume(change);
+    if (!s.ok()) {
+      log_->warn("{} failed: {}", want ? "pause" : "resume", s.ToString());
+      return;
+    }
+    const int64_t now_ms = MonoMillis(clock_.Now());
+    for (const auto& tp : change) {
+      PartitionState* ps = book_.Find(tp);
+      ps->paused = want;
+      if (!want) ps->last_progress_ms = now_ms;
+    }
+  }
+  if (want == paused_) return;
+  paused_ = want;
+  metrics_.paused->Set(want ? 1 : 0);
+  log_->info("consumption {} ({})", want ? "paused" : "resumed", want ? reason : "flowing");
+}
+
+void Engine::ProbeBudget() {
+  if (budget_probe_out_ || !gate_->TryBudgetProbe()) return;
+  budget_probe_out_ = true;
+  metrics_.budget_probes->Increment();
+  parts_.salesforce->GetLimits([this](salesforce::LimitsResult r) {
+    loop_->Post([this, r = std::move(r)] {
+      budget_probe_out_ = false;
+      if (r.limit_info) {
+        gate_->OnLimits(r.limit_info->api_used, r.limit_info->api_max);
+      } else if (auto it = r.limits.find("DailyApiRequests"); it != r.limits.end()) {
+        gate_->OnLimits(it->second.max - it->second.remaining, it->second.max);
+      }
+      log_->info("budget probe: {}",
+                 gate_->budget_allows() ? "allocation available again" : "still at the reserve");
+    });
+  });
+}
+
+void Engine::Authenticate() {
+  if (auth_pending_) return;
+  auth_pending_ = true;
+  parts_.salesforce->Authenticate([this](Status s) {
+    loop_->Post([this, s] {
+      auth_pending_ = false;
+      if (s.ok()) {
+        if (!auth_ok_) log_->info("authenticated with Salesforce");
+        auth_ok_ = true;
+        return;
+      }
+      auth_ok_ = false;
+      metrics_.auth_failures->Increment();
+      log_->warn("no Salesforce token: {}; trying again in {} ms", s.ToString(),
+                 std::chrono::duration_cast<Ms>(auth_retry_).count());
+      loop_->PostAfter(auth_retry_, [this] { Authenticate(); });
+      auth_retry_ = std::min<Clock::Duration>(auth_retry_ * 2, kAuthRetryCap);
+    });
+  });
+}
+
+void Engine::RecomputeShare() {
+  const auto assigned = static_cast<int64_t>(book_.partitions().size());
+  int64_t total = 0;
+  std::set<std::string> counted;
+  auto count_topic = [&](const std::string& topic) {
+    if (!counted.insert(topic).second) return;
+    auto it = topic_partitions_.find(topic);
+    if (it == topic_partitions_.end()) {
+      auto n = parts_.admin->PartitionCount(topic);
+      if (!n.ok()) return;
+      it = topic_partitions_.emplace(topic, *n).first;
+    }
+    total += it->second;
+  };
+  for (const auto& t : options_.topics) {
+    if (!t.empty() && t[0] == '^') {
+      auto topics = parts_.admin->ListTopics();
+      if (!topics.ok()) continue;
+      try {
+        std::regex re(t.substr(1));
+        for (const auto& info : *topics) {
+          if (std::regex_search(info.name, re) &&
+              info.name.find(options_.dlq_suffix) == std::string::npos) {
+            topic_partitions_[info.name] = info.partitions;
+            count_topic(info.name);
+          }
+        }
+      } catch (const std::regex_error&) {
+      }
+    } else {
+      count_topic(t);
+    }
+  }
+  for (const auto& [tp, ps] : book_.partitions()) count_topic(tp.topic);
+  if (assigned == 0 || total < assigned) total = std::max<int64_t>(assigned, 1);
+  gate_->ApplyShare(assigned, total);
+  log_->info("share: {}/{} partitions -> {:.1f} requests/s, {:.0f} records/s, {} in flight",
+             assigned, total, gate_->request_rate(), gate_->record_rate(),
+             gate_->concurrency_limit());
+}
+
+void Engine::ReportLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag) {
+  metrics_.SetLag(topic, lag);
+}
+
+void Engine::UpdateHealth() {
+  const int64_t now_ms = MonoMillis(clock_.Now());
+  int64_t stalled = 0;
+  std::string stalled_name;
+  for (const auto& [tp, ps] : book_.partitions()) {
+    if (ps.paused || now_ms - ps.last_progress_ms <= options_.stall_after.count()) continue;
+    auto lag = metrics_.Lag(tp.topic, tp.partition);
+    if (!lag || *lag <= 0) continue;
+    if (++stalled == 1) stalled_name = fmt::format("{}[{}]", tp.topic, tp.partition);
+  }
+  stalled_ = stalled;
+  metrics_.stalled_partitions->Set(static_cast<double>(stalled));
+  std::string reason;
+  if (!started_) {
+    reason = "starting";
+  } else if (shutting_down_) {
+    reason = "shutting down";
+  } else if (!auth_ok_) {
+    reason = "authentication failing";
+  } else if (!gate_->budget_allows()) {
+    reason = "daily API budget reserve reached";
+  } else if (gate_->breaker_state() != flow::BreakerState::kClosed) {
+    reason = "circuit not closed";
+  } else if (stalled > 0) {
+    reason = fmt::format("{} partition(s) assigned but not consumed, e.g. {}", stalled,
+                         stalled_name);
+  }
+  metrics_.ready->Set(reason.empty() ? 1 : 0);
+  std::lock_guard lock(health_mu_);
+  health_.last_loop_ms = now_ms;
+  health_.ready = reason.empty();
+  health_.reason = std::move(reason);
+}
+
+RelayHealth Engine::health() const {
+  std::lock_guard lock(health_mu_);
+  return health_;
+}
+
+std::string Engine::RenderMetrics() const { return metrics_.registry->RenderPrometheus(); }
+
+std::vector<std::string> Engine::assigned_topics() const {
+  std::lock_guard lock(health_mu_);
+  return assigned_topics_;
+}
+
+}  // namespace sluice::relay

@@ -1,0 +1,216 @@
+#include "sluice/relay/real_parts.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <latch>
+#include <random>
+
+#include "sluice/http/client.h"
+#include "sluice/idempotency/group_commit.h"
+#include "sluice/idempotency/retention.h"
+#include "sluice/kafka/admin.h"
+#include "sluice/kafka/consumer.h"
+#include "sluice/kafka/producer.h"
+#include "sluice/salesforce/auth.h"
+#include "sluice/salesforce/client.h"
+#include "sluice/salesforce/stats.h"
+
+namespace sluice::relay {
+namespace {
+
+using Ms = std::chrono::milliseconds;
+constexpr Ms kAdminTimeout{10'000};
+
+class RealSalesforce final : public SalesforcePort {
+ public:
+  ~RealSalesforce() override {
+    if (http_) http_->Shutdown();  // completes what is in flight before the client goes
+    stats_handles_.clear();
+  }
+  void Write(const WriteCall& call, std::span<const salesforce::RecordInput> records,
+             WriteCallback done) override {
+    switch (call.operation) {
+      case Operation::kUpsert:
+        client_->UpsertCollection(call.sobject, call.external_id_field, records, std::move(done));
+        return;
+      case Operation::kCreate:
+        client_->CreateCollection(call.sobject, records, std::move(done));
+        return;
+      default:
+        client_->Publish(call.sobject, records.front().fields_json, std::move(done));
+        return;
+    }
+  }
+  void GetLimits(LimitsCallback done) override { client_->GetLimits(std::move(done)); }
+  void Authenticate(AuthCallback done) override {
+    tokens_->GetTokenAsync([done = std::move(done)](Result<salesforce::TokenPtr> token) {
+      done(token.ok() ? Status::Ok() : token.status());
+    });
+  }
+
+  salesforce::SalesforceStats stats_;
+  std::unique_ptr<http::HttpClient> http_;
+  std::unique_ptr<salesforce::TokenProvider> tokens_;
+  std::unique_ptr<salesforce::SalesforceClient> client_;
+  std::vector<metrics::CallbackHandle> stats_handles_;
+};
+
+class RealStore final : public ResolutionStore {
+ public:
+  ~RealStore() override { Close(); }
+  Result<std::vector<std::optional<idempotency::Resolution>>> CheckBatch(
+      const std::vector<std::string>& ids) override {
+    return store_->CheckBatch(ids);
+  }
+  void Record(std::vector<idempotency::Entry> entries, Callback done) override {
+    committer_->Enqueue(std::move(entries), std::move(done));
+  }
+  void Close() override {
+    if (committer_) committer_->Stop();
+    if (purger_) purger_->Stop();
+  }
+
+  std::unique_ptr<idempotency::IdempotencyStore> store_;
+  std::unique_ptr<idempotency::GroupCommitter> committer_;
+  std::unique_ptr<idempotency::RetentionPurger> purger_;
+};
+
+class RealDlq final : public DlqSink {
+ public:
+  explicit RealDlq(std::unique_ptr<kafka::Producer> producer) : producer_(std::move(producer)) {}
+  ~RealDlq() override { (void)producer_->Flush(Ms(5'000)); }
+  Status Produce(const kafka::ProducerRecord& record, kafka::DeliveryCallback done) override {
+    return producer_->Produce(record, std::move(done));
+  }
+  void Flush(Ms timeout) override { (void)producer_->Flush(timeout); }
+
+ private:
+  std::unique_ptr<kafka::Producer> producer_;
+};
+
+class RealAdmin final : public TopicAdmin {
+ public:
+  explicit RealAdmin(std::unique_ptr<kafka::Admin> admin) : admin_(std::move(admin)) {}
+  Result<int> PartitionCount(std::string_view topic) override {
+    return admin_->PartitionCount(topic, kAdminTimeout);
+  }
+  Status CreateTopic(const std::string& topic, int partitions) override {
+    return admin_->CreateTopic(kafka::TopicSpec(topic, partitions), kAdminTimeout);
+  }
+  Result<std::vector<kafka::TopicInfo>> ListTopics() override {
+    return admin_->ListTopics(kAdminTimeout);
+  }
+
+ private:
+  std::unique_ptr<kafka::Admin> admin_;
+};
+
+class PoolExecutor final : public ParseExecutor {
+ public:
+  explicit PoolExecutor(size_t threads) : threads_(threads), pool_(threads) {}
+  ~PoolExecutor() override { pool_.join(); }
+  size_t workers() const override { return threads_; }
+  void RunShares(size_t shares, const std::function<void(size_t)>& fn) override {
+    std::latch done(static_cast<std::ptrdiff_t>(shares - 1));
+    for (size_t s = 1; s < shares; ++s) {
+      boost::asio::post(pool_, [&fn, &done, s] {
+        fn(s);
+        done.count_down();
+      });
+    }
+    fn(0);
+    done.wait();
+  }
+
+ private:
+  size_t threads_;
+  boost::asio::thread_pool pool_;
+};
+
+Result<std::unique_ptr<RealSalesforce>> MakeSalesforce(const RelayOptions& options, Clock& clock,
+                                                       metrics::Registry& registry) {
+  auto sf = std::make_unique<RealSalesforce>();
+  http::HttpClientOptions http_options;
+  http_options.request_timeout = options.request_timeout;
+  http_options.max_host_connections =
+      static_cast<int>(std::max<int64_t>(options.max_in_flight, 4));
+  http_options.ca_file = options.ca_file;
+  ASSIGN_OR_RETURN(sf->http_, http::HttpClient::Create(http_options));
+  ASSIGN_OR_RETURN(sf->tokens_, salesforce::TokenProvider::Create(options.auth, *sf->http_, clock,
+                                                                  &sf->stats_));
+  salesforce::SalesforceClientOptions sf_options;
+  sf_options.api_version = options.api_version;
+  sf_options.request_timeout = options.request_timeout;
+  sf_options.max_batch_records = options.max_records;
+  ASSIGN_OR_RETURN(sf->client_, salesforce::SalesforceClient::Create(sf_options, *sf->http_,
+                                                                     *sf->tokens_, &sf->stats_));
+  const salesforce::SalesforceStats* st = &sf->stats_;
+  auto add = [&](const char* name, const char* help, std::function<double()> fn) -> Status {
+    ASSIGN_OR_RETURN(auto handle, registry.AddCallbackGauge(name, help, std::move(fn)));
+    sf->stats_handles_.push_back(std::move(handle));
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(add("sluice_relay_api_usage_used", "Daily API calls used (Sforce-Limit-Info).",
+                      [st] { return static_cast<double>(st->api_usage_used.load()); }));
+  RETURN_IF_ERROR(add("sluice_relay_api_usage_max", "Daily API allocation (Sforce-Limit-Info).",
+                      [st] { return static_cast<double>(st->api_usage_max.load()); }));
+  RETURN_IF_ERROR(add("sluice_relay_token_requests_total", "OAuth token requests made.",
+                      [st] { return static_cast<double>(st->token_requests.load()); }));
+  return sf;
+}
+
+}  // namespace
+
+Result<RelayParts> MakeRealParts(const RelayOptions& options, Clock& clock) {
+  RelayParts parts;
+  parts.clock = &clock;
+  parts.registry = std::make_shared<metrics::Registry>();
+  ASSIGN_OR_RETURN(parts.salesforce, MakeSalesforce(options, clock, *parts.registry));
+
+  parts.make_consumer = [options](kafka::RebalanceListener* listener) {
+    kafka::ConsumerOptions consumer_options;
+    consumer_options.bootstrap = options.bootstrap;
+    consumer_options.group_id = options.group_id;
+    consumer_options.properties = options.kafka_properties;
+    // Bound librdkafka's prefetch so memory follows max_buffered_events, not the backlog.
+    consumer_options.properties.emplace("queued.max.messages.kbytes",
+                                        std::to_string(options.consumer_queue_kbytes));
+    consumer_options.listener = listener;
+    return kafka::Consumer::Create(consumer_options);
+  };
+  kafka::ProducerOptions producer_options;
+  producer_options.bootstrap = options.bootstrap;
+  producer_options.properties = options.kafka_properties;
+  // Whatever the source topic took must fit into the DLQ (the broker's own cap still applies).
+  producer_options.properties.emplace("message.max.bytes",
+                                      std::to_string(options.dlq_max_message_bytes));
+  ASSIGN_OR_RETURN(auto producer, kafka::Producer::Create(producer_options));
+  parts.dlq = std::make_unique<RealDlq>(std::move(producer));
+  ASSIGN_OR_RETURN(auto admin,
+                   kafka::Admin::Create(kafka::AdminOptions{
+                       .bootstrap = options.bootstrap, .properties = options.kafka_properties}));
+  parts.admin = std::make_unique<RealAdmin>(std::move(admin));
+
+  if (options.idempotency_enabled) {
+    auto store = std::make_unique<RealStore>();
+    idempotency::SqliteStoreOptions store_options;
+    store_options.path = options.idempotency_path;
+    store_options.cache_size_kib = options.idempotency_cache_kib;
+    store_options.max_staged_rows = options.idempotency_max_staged_rows;
+    ASSIGN_OR_RETURN(store->store_, idempotency::OpenSqliteStore(store_options));
+    ASSIGN_OR_RETURN(store->committer_, idempotency::GroupCommitter::Start(store->store_.get()));
+    idempotency::RetentionOptions retention;
+    retention.retention = options.idempotency_retention;
+    ASSIGN_OR_RETURN(store->purger_,
+                     idempotency::RetentionPurger::Start(store->store_.get(), retention));
+    parts.store = std::move(store);
+  }
+  if (options.parse_threads > 0) {
+    parts.parser = std::make_unique<PoolExecutor>(static_cast<size_t>(options.parse_threads));
+  }
+  std::random_device rd;
+  parts.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return parts;
+}
+
+}  // namespace sluice::relay
