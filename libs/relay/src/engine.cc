@@ -217,7 +217,7 @@ bool Engine::WaitIdle(Clock::TimePoint deadline, const std::set<flow::PartitionI
 
 void Engine::Dispatch(Clock::TimePoint now) {
   last_hold_ = Hold::kNone;
-  if (shutting_down_ || !auth_ok_) return;
+  if (shutting_down_ || auth_refused_) return;
   // Feed the batcher with what the scheduler says is ready, but only about as much as the gates
   // could send soon: events taken here hold their key until sent.
   const size_t room = static_cast<size_t>(std::max<int64_t>(gate_->concurrency_limit(), 1)) *
@@ -308,10 +308,10 @@ void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission ad
         gate_->OnAuthFailure(admission);
         metrics_.auth_failures->Increment();
         log_->error("authentication failed after a token refresh: {} {}", err.code, err.message);
-        if (auth_ok_) {
+        if (!auth_refused_) {
           // Sends wait until a token is had again; the wait doubles while writes keep being
           // refused with a token that the token endpoint still hands out.
-          auth_ok_ = false;
+          auth_refused_ = true;
           loop_->PostAfter(auth_retry_, [this] { Authenticate(); });
           auth_retry_ = std::min<Clock::Duration>(auth_retry_ * 2, std::chrono::seconds(30));
         }
@@ -325,6 +325,7 @@ void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission ad
   }
   gate_->OnAnswered(admission);
   auth_retry_ = std::chrono::seconds(1);
+  has_token_ = true;
 
   std::vector<uint64_t> delivered;
   std::vector<idempotency::Entry> entries;

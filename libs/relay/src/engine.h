@@ -106,7 +106,10 @@ class Engine final : public kafka::RebalanceListener {
   bool finished_ = false;
   bool shutting_down_ = false;
   bool paused_ = false;  // the intent, applied to every assigned partition
-  bool auth_ok_ = false;
+  // Credentials refused (a token request or a write): sends wait until a token is had again.
+  bool auth_refused_ = false;
+  // A token was had, or a write answered: readiness needs it.
+  bool has_token_ = false;
   bool auth_pending_ = false;
   Clock::Duration auth_retry_{std::chrono::seconds(1)};
   bool budget_probe_out_ = false;

@@ -130,7 +130,7 @@ void Engine::MaybeCommit(bool force, const std::set<flow::PartitionId>* only) {
 
 std::string Engine::PauseReason() const {
   if (shutting_down_) return "shutting down";
-  if (!auth_ok_) return "authentication failing";
+  if (auth_refused_) return "authentication failing";
   if (!gate_->budget_allows()) return "daily API budget reserve reached";
   if (gate_->breaker_state() != flow::BreakerState::kClosed) return "circuit not closed";
   if (scheduler_->ShouldPause()) return "buffer full";
@@ -189,12 +189,18 @@ void Engine::Authenticate() {
     loop_->Post([this, s] {
       auth_pending_ = false;
       if (s.ok()) {
-        if (!auth_ok_) log_->info("authenticated with Salesforce");
-        auth_ok_ = true;
+        if (auth_refused_) log_->info("authenticated with Salesforce again");
+        auth_refused_ = false;
+        has_token_ = true;
         return;
       }
-      auth_ok_ = false;
       metrics_.auth_failures->Increment();
+      // Refused credentials hold every send until a token is had. A token endpoint that is down
+      // or unreachable is the org's outage: calls go on (each fetches a token), fail org-wide and
+      // open the breaker as any outage does.
+      if (s.code() == StatusCode::kUnauthenticated || s.code() == StatusCode::kPermissionDenied) {
+        auth_refused_ = true;
+      }
       log_->warn("no Salesforce token: {}; trying again in {} ms", s.ToString(),
                  std::chrono::duration_cast<Ms>(auth_retry_).count());
       loop_->PostAfter(auth_retry_, [this] { Authenticate(); });
@@ -265,8 +271,10 @@ void Engine::UpdateHealth() {
     reason = "starting";
   } else if (shutting_down_) {
     reason = "shutting down";
-  } else if (!auth_ok_) {
+  } else if (auth_refused_) {
     reason = "authentication failing";
+  } else if (!has_token_) {
+    reason = "no Salesforce token yet";
   } else if (!gate_->budget_allows()) {
     reason = "daily API budget reserve reached";
   } else if (gate_->breaker_state() != flow::BreakerState::kClosed) {
