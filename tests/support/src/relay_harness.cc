@@ -83,16 +83,15 @@ std::string RelayHarness::WriteConfig(int index) {
     << "  bootstrap: \"" << bootstrap_ << "\"\n"
     << "  group_id: \"" << topic_ << "-group\"\n"
     << "  topics: [\"" << topic_ << "\"]\n"
-    << "  commit_interval: 200ms\n"
+    << "  commit_interval: " << options_.commit_interval << "\n"
     << "  properties:\n"
     << "    session.timeout.ms: 6000\n"
     << "    heartbeat.interval.ms: 1000\n"
     << "salesforce:\n"
     << "  login_url: \"" << sfsim_->base_url() << "\"\n"
     << "  request_timeout: 30s\n";
-  if (!options_.event_id_field.empty()) {
-    y << "  event_id_field: " << options_.event_id_field << "\n";
-  }
+  y << "  event_id_field: \"" << options_.event_id_field << "\"\n";
+  if (options_.event_id_field.empty()) y << "  accept_duplicates_on_crash: true\n";
   y << "  auth:\n"
     << "    flow: client_credentials\n"
     << "    client_id: " << SfsimProcess::kClientId << "\n"
@@ -108,6 +107,7 @@ std::string RelayHarness::WriteConfig(int index) {
   y << "delivery:\n";
   for (const auto& [k, v] : delivery) y << "  " << k << ": " << v << "\n";
   y << "idempotency:\n"
+    << "  enabled: " << (options_.idempotency_enabled ? "true" : "false") << "\n"
     << "  path: \"" << dir_ << "/relay-" << index << ".db\"\n"
     << "http:\n"
     << "  listen: \"127.0.0.1:0\"\n"

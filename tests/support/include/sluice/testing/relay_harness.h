@@ -56,7 +56,11 @@ class RelayHarness {
     // Extra YAML appended under `delivery:` (indented by the harness), e.g. "requests_per_second:
     // 50".
     std::map<std::string, std::string> delivery;
+    // Empty: plain creates (the config then accepts duplicates on a crash, as it must).
     std::string event_id_field = "Sluice_Event_Id__c";
+    std::string commit_interval = "200ms";
+    // Off only to show what the store prevents.
+    bool idempotency_enabled = true;
   };
 
   static Result<std::unique_ptr<RelayHarness>> Create(const Options& options);
