@@ -54,6 +54,9 @@ Status RelayOptions::Validate() const {
   if (dlq_max_message_bytes < 1000) {
     return InvalidArgumentError("dlq.max_message_bytes must be at least 1000");
   }
+  if (idempotency_merge_chunk_rows < 100 || idempotency_merge_chunk_rows > 1'000'000) {
+    return InvalidArgumentError("idempotency.merge_chunk_rows must be within 100..1000000");
+  }
   if (idempotency_cache_kib < 256) {
     return InvalidArgumentError("idempotency.cache_kib must be at least 256");
   }
@@ -155,6 +158,8 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.idempotency_max_staged_rows =
       c.GetInt("/idempotency/max_staged_rows", o.idempotency_max_staged_rows);
   o.idempotency_cache_kib = c.GetInt("/idempotency/cache_kib", o.idempotency_cache_kib);
+  o.idempotency_merge_chunk_rows =
+      c.GetInt("/idempotency/merge_chunk_rows", o.idempotency_merge_chunk_rows);
 
   const std::string listen = c.GetString("/http/listen", "127.0.0.1:9464");
   auto colon = listen.rfind(':');

@@ -197,6 +197,7 @@ Result<RelayParts> MakeRealParts(const RelayOptions& options, Clock& clock) {
     store_options.path = options.idempotency_path;
     store_options.cache_size_kib = options.idempotency_cache_kib;
     store_options.max_staged_rows = options.idempotency_max_staged_rows;
+    store_options.merge_chunk_rows = options.idempotency_merge_chunk_rows;
     ASSIGN_OR_RETURN(store->store_, idempotency::OpenSqliteStore(store_options));
     ASSIGN_OR_RETURN(store->committer_, idempotency::GroupCommitter::Start(store->store_.get()));
     idempotency::RetentionOptions retention;

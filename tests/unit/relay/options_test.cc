@@ -92,6 +92,7 @@ TEST(RelayOptionsTest, RevokeStallCircuitAndClientKnobsAreRead) {
   EXPECT_EQ(d->consumer_queue_kbytes, 16'384);
   EXPECT_EQ(d->dlq_max_message_bytes, 16 << 20);
   EXPECT_EQ(d->idempotency_cache_kib, 8 * 1024);
+  EXPECT_EQ(d->idempotency_merge_chunk_rows, 4'000);
 
   auto o = Load(R"(
 kafka:
@@ -114,6 +115,7 @@ delivery:
     open_jitter: 0.2
 idempotency:
   cache_kib: 1024
+  merge_chunk_rows: 500
 )");
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->consumer_queue_kbytes, 4096);
@@ -126,6 +128,7 @@ idempotency:
   EXPECT_EQ(o->circuit.open_cap, std::chrono::seconds(10));
   EXPECT_DOUBLE_EQ(o->circuit.open_jitter, 0.2);
   EXPECT_EQ(o->idempotency_cache_kib, 1024);
+  EXPECT_EQ(o->idempotency_merge_chunk_rows, 500);
 
   auto bad = Load(std::string(kMinimal) + R"(
 delivery:

@@ -120,6 +120,11 @@ struct RelayOptions {
   // are merged into its main table. The relay records far fewer ids per second than the store
   // can take, so it trades merge efficiency for memory. Default 200,000 (~20 MB).
   int64_t idempotency_max_staged_rows = 200'000;
+  // Rows per merge transaction of the store: how long a store write can wait behind a merge. The
+  // relay stops sending while too many delivered events wait for their store write (that bounds
+  // the re-sends after a crash), so a long merge showed as seconds at half the configured rate.
+  // Default 4,000 (the store's own default is 20,000).
+  int64_t idempotency_merge_chunk_rows = 4'000;
   // SQLite page cache of the store. Default 8,192 KiB.
   int64_t idempotency_cache_kib = 8 * 1024;
 
