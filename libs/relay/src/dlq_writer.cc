@@ -67,16 +67,16 @@ void DlqWriter::Write(EventRecord& e, envelope::DlqInfo info, bool omit_value) {
       std::move(headers));
   const uint64_t seq = e.seq;
   auto shared_info = std::make_shared<envelope::DlqInfo>(std::move(info));
-  Status s = sink_.Produce(record, [this, seq, shared_info,
-                                    omit_value](const kafka::DeliveryReport& report) {
-    loop_.Post([this, seq, shared_info, omit_value, status = report.status] {
-      if (!status.ok()) {
-        RetryLater(seq, shared_info, omit_value, status);
-        return;
-      }
-      if (EventRecord* e = book_.Get(seq)) acked_(*e, *shared_info);
-    });
-  });
+  Status s = sink_.Produce(
+      record, [this, seq, shared_info, omit_value](const kafka::DeliveryReport& report) {
+        loop_.Post([this, seq, shared_info, omit_value, status = report.status] {
+          if (!status.ok()) {
+            RetryLater(seq, shared_info, omit_value, status);
+            return;
+          }
+          if (EventRecord* e = book_.Get(seq)) acked_(*e, *shared_info);
+        });
+      });
   if (!s.ok()) RetryLater(seq, shared_info, omit_value, s);
 }
 

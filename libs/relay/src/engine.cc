@@ -63,9 +63,8 @@ Status Engine::Init() {
 
   ASSIGN_OR_RETURN(scheduler_, flow::KeyScheduler::Create(flow::KeySchedulerOptions{
                                    .max_buffered = options_.max_buffered_events}));
-  ASSIGN_OR_RETURN(batcher_,
-                   (flow::Batcher<uint64_t, Route>::Create(flow::BatcherOptions{
-                       .max_records = options_.max_records, .linger = options_.linger})));
+  ASSIGN_OR_RETURN(batcher_, (flow::Batcher<uint64_t, Route>::Create(flow::BatcherOptions{
+                                 .max_records = options_.max_records, .linger = options_.linger})));
   SendGateOptions gate_options{.requests_per_second = options_.requests_per_second,
                                .records_per_second = options_.records_per_second,
                                .max_in_flight = options_.max_in_flight,
@@ -266,11 +265,12 @@ void Engine::Send(flow::Batch<uint64_t, Route> batch, flow::Admission admission)
   const auto sent_at = clock_.Now();
   auto seqs = std::make_shared<std::vector<uint64_t>>(std::move(batch.items));
   const WriteCall call{batch.key.operation, batch.key.sobject, batch.key.external_id_field};
-  parts_.salesforce->Write(call, inputs, [this, seqs, admission, sent_at](salesforce::WriteResult r) {
-    loop_->Post([this, seqs, admission, sent_at, r = std::move(r)] {
-      OnWriteResult(*seqs, admission, r, sent_at);
-    });
-  });
+  parts_.salesforce->Write(call, inputs,
+                           [this, seqs, admission, sent_at](salesforce::WriteResult r) {
+                             loop_->Post([this, seqs, admission, sent_at, r = std::move(r)] {
+                               OnWriteResult(*seqs, admission, r, sent_at);
+                             });
+                           });
 }
 
 void Engine::Requeue(EventRecord& e, Clock::TimePoint now) {
@@ -337,9 +337,9 @@ void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission ad
       Drop(*e);
       continue;
     }
-    const bool charged_if_failed =
-        r == nullptr || r->success || r->error.error_class == ErrorClass::kPermanent ||
-        r->error.error_class == ErrorClass::kRetryableRecord;
+    const bool charged_if_failed = r == nullptr || r->success ||
+                                   r->error.error_class == ErrorClass::kPermanent ||
+                                   r->error.error_class == ErrorClass::kRetryableRecord;
     const int attempts = e->charged_attempts + (charged_if_failed ? 1 : 0);
     RecordRoute route = RouteRecord(r, result.http_status, e->dispatch, attempts, *backoff_, now);
     if (route.charged) e->charged_attempts = attempts;

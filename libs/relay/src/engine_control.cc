@@ -280,8 +280,8 @@ void Engine::UpdateHealth() {
   } else if (gate_->breaker_state() != flow::BreakerState::kClosed) {
     reason = "circuit not closed";
   } else if (stalled > 0) {
-    reason = fmt::format("{} partition(s) assigned but not consumed, e.g. {}", stalled,
-                         stalled_name);
+    reason =
+        fmt::format("{} partition(s) assigned but not consumed, e.g. {}", stalled, stalled_name);
   }
   metrics_.ready->Set(reason.empty() ? 1 : 0);
   std::lock_guard lock(health_mu_);

@@ -61,7 +61,8 @@ Status RelayOptions::Validate() const {
     return InvalidArgumentError("idempotency.cache_kib must be at least 256");
   }
   if (revoke_deadline.count() < 0 || stall_after.count() <= 0) {
-    return InvalidArgumentError("delivery.revoke_deadline and delivery.stall_after must be positive");
+    return InvalidArgumentError(
+        "delivery.revoke_deadline and delivery.stall_after must be positive");
   }
   if (!(org_failure_ratio > 0 && org_failure_ratio <= 1)) {
     return InvalidArgumentError("delivery.org_failure_ratio must be within (0, 1]");
@@ -129,10 +130,13 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.org_failure_ratio = c.GetDouble("/delivery/org_failure_ratio", o.org_failure_ratio);
   o.revoke_deadline = c.GetDuration("/delivery/revoke_deadline", o.revoke_deadline);
   o.stall_after = c.GetDuration("/delivery/stall_after", o.stall_after);
-  auto ms = [](Clock::Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
+  auto ms = [](Clock::Duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+  };
   o.circuit.failure_threshold = static_cast<int>(
       c.GetInt("/delivery/circuit/failure_threshold", o.circuit.failure_threshold));
-  o.circuit.open_initial = c.GetDuration("/delivery/circuit/open_initial", ms(o.circuit.open_initial));
+  o.circuit.open_initial =
+      c.GetDuration("/delivery/circuit/open_initial", ms(o.circuit.open_initial));
   o.circuit.open_multiplier =
       c.GetDouble("/delivery/circuit/open_multiplier", o.circuit.open_multiplier);
   o.circuit.open_cap = c.GetDuration("/delivery/circuit/open_cap", ms(o.circuit.open_cap));

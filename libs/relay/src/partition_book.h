@@ -53,7 +53,7 @@ struct EventRecord {
   // In the key scheduler (from Add until Complete).
   bool in_scheduler = false;
   flow::EventId sched_id = 0;
-  flow::Dispatch dispatch;  // the last dispatch, for backoff decisions
+  flow::Dispatch dispatch;   // the last dispatch, for backoff decisions
   int charged_attempts = 0;  // sends whose failure was the record's own (the DLQ's attempts)
   int64_t first_attempt_ms = -1;
   int64_t last_attempt_ms = -1;

@@ -132,12 +132,11 @@ Result<std::unique_ptr<RealSalesforce>> MakeSalesforce(const RelayOptions& optio
   auto sf = std::make_unique<RealSalesforce>();
   http::HttpClientOptions http_options;
   http_options.request_timeout = options.request_timeout;
-  http_options.max_host_connections =
-      static_cast<int>(std::max<int64_t>(options.max_in_flight, 4));
+  http_options.max_host_connections = static_cast<int>(std::max<int64_t>(options.max_in_flight, 4));
   http_options.ca_file = options.ca_file;
   ASSIGN_OR_RETURN(sf->http_, http::HttpClient::Create(http_options));
-  ASSIGN_OR_RETURN(sf->tokens_, salesforce::TokenProvider::Create(options.auth, *sf->http_, clock,
-                                                                  &sf->stats_));
+  ASSIGN_OR_RETURN(sf->tokens_,
+                   salesforce::TokenProvider::Create(options.auth, *sf->http_, clock, &sf->stats_));
   salesforce::SalesforceClientOptions sf_options;
   sf_options.api_version = options.api_version;
   sf_options.request_timeout = options.request_timeout;

@@ -27,9 +27,10 @@ Status RelayMetrics::Register() {
                    r.AddCounter("sluice_relay_auth_failures_total",
                                 "Failed authentications (token requests refused, or writes "
                                 "refused as unauthenticated); retried with backoff."));
-  ASSIGN_OR_RETURN(budget_probes,
-                   r.AddCounter("sluice_relay_budget_probes_total",
-                                "GET /limits probes made while paused at the daily budget reserve."));
+  ASSIGN_OR_RETURN(
+      budget_probes,
+      r.AddCounter("sluice_relay_budget_probes_total",
+                   "GET /limits probes made while paused at the daily budget reserve."));
   ASSIGN_OR_RETURN(
       dead_lettered,
       r.AddCounterFamily("sluice_relay_dead_lettered_total",

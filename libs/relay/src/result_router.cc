@@ -11,10 +11,14 @@ using salesforce::ErrorClass;
 CallVerdict ClassifyCall(const salesforce::WriteResult& result) {
   if (!result.request_error) return CallVerdict::kAnswered;
   switch (result.request_error->error_class) {
-    case ErrorClass::kRetryableOrg: return CallVerdict::kOrgFailure;
-    case ErrorClass::kBudgetExhausted: return CallVerdict::kBudgetExhausted;
-    case ErrorClass::kAuth: return CallVerdict::kAuthFailure;
-    default: return CallVerdict::kAnswered;  // the records carry the error
+    case ErrorClass::kRetryableOrg:
+      return CallVerdict::kOrgFailure;
+    case ErrorClass::kBudgetExhausted:
+      return CallVerdict::kBudgetExhausted;
+    case ErrorClass::kAuth:
+      return CallVerdict::kAuthFailure;
+    default:
+      return CallVerdict::kAnswered;  // the records carry the error
   }
 }
 
@@ -27,10 +31,13 @@ RecordRoute RouteRecord(const salesforce::RecordResult* record, int http_status,
     route.charged = true;
     return route;
   }
-  const salesforce::SfError err =
-      record != nullptr ? record->error
-                        : salesforce::SfError{ErrorClass::kRetryableRecord, "RESULT_MISSING",
-                                              "no result for this record", {}, http_status};
+  const salesforce::SfError err = record != nullptr
+                                      ? record->error
+                                      : salesforce::SfError{ErrorClass::kRetryableRecord,
+                                                            "RESULT_MISSING",
+                                                            "no result for this record",
+                                                            {},
+                                                            http_status};
   route.code = err.code;
   switch (err.error_class) {
     case ErrorClass::kPermanent:

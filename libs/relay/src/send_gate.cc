@@ -17,12 +17,18 @@ double RecordBurst(double rate, size_t max_records) {
 
 std::string_view HoldName(Hold hold) {
   switch (hold) {
-    case Hold::kNone: return "none";
-    case Hold::kBudget: return "budget";
-    case Hold::kBreaker: return "breaker";
-    case Hold::kConcurrency: return "concurrency";
-    case Hold::kRequestRate: return "request_rate";
-    case Hold::kRecordRate: return "record_rate";
+    case Hold::kNone:
+      return "none";
+    case Hold::kBudget:
+      return "budget";
+    case Hold::kBreaker:
+      return "breaker";
+    case Hold::kConcurrency:
+      return "concurrency";
+    case Hold::kRequestRate:
+      return "request_rate";
+    case Hold::kRecordRate:
+      return "record_rate";
   }
   return "unknown";
 }
@@ -36,25 +42,24 @@ Result<std::unique_ptr<SendGate>> SendGate::Create(const SendGateOptions& option
                        flow::TokenBucketOptions{.rate_per_second = options.requests_per_second,
                                                 .burst = RequestBurst(options.requests_per_second)},
                        clock));
-  ASSIGN_OR_RETURN(
-      g->record_bucket_,
-      flow::TokenBucket::Create(
-          flow::TokenBucketOptions{
-              .rate_per_second = options.records_per_second,
-              .burst = RecordBurst(options.records_per_second, options.max_records)},
-          clock));
+  ASSIGN_OR_RETURN(g->record_bucket_,
+                   flow::TokenBucket::Create(
+                       flow::TokenBucketOptions{
+                           .rate_per_second = options.records_per_second,
+                           .burst = RecordBurst(options.records_per_second, options.max_records)},
+                       clock));
   ASSIGN_OR_RETURN(g->gate_, flow::ConcurrencyGate::Create(
                                  flow::ConcurrencyGateOptions{.limit = options.max_in_flight}));
   // The ramp after an outage: from the floor (10 %) back to the ceiling in 9 s, 10 % a second.
-  ASSIGN_OR_RETURN(g->aimd_, flow::Aimd::Create(
-                                 flow::AimdOptions{.ceiling = options.requests_per_second,
-                                                   .increase_fraction = 0.1},
-                                 clock));
+  ASSIGN_OR_RETURN(g->aimd_,
+                   flow::Aimd::Create(flow::AimdOptions{.ceiling = options.requests_per_second,
+                                                        .increase_fraction = 0.1},
+                                      clock));
   ASSIGN_OR_RETURN(g->breaker_,
                    flow::CircuitBreaker::Create(options.circuit, clock, std::move(uniform)));
-  ASSIGN_OR_RETURN(g->budget_, flow::DailyBudgetGuard::Create(
-                                   flow::DailyBudgetOptions{.reserve = options.budget_reserve},
-                                   clock));
+  ASSIGN_OR_RETURN(g->budget_,
+                   flow::DailyBudgetGuard::Create(
+                       flow::DailyBudgetOptions{.reserve = options.budget_reserve}, clock));
   return g;
 }
 
@@ -112,7 +117,8 @@ bool SendGate::Pressure(bool failed) {
 void SendGate::OnAnswered(flow::Admission admission) {
   (void)Pressure(false);
   breaker_->OnSuccess(admission);
-  if (aimd_->OnSuccess()) (void)request_bucket_->SetRate(aimd_->value(), RequestBurst(request_share_));
+  if (aimd_->OnSuccess())
+    (void)request_bucket_->SetRate(aimd_->value(), RequestBurst(request_share_));
 }
 
 void SendGate::OnOrgFailure(flow::Admission admission) {
@@ -122,7 +128,8 @@ void SendGate::OnOrgFailure(flow::Admission admission) {
     return;
   }
   breaker_->OnFailure(admission, flow::FailureKind::kOrgWide);
-  if (pressure && aimd_->OnPressure()) (void)request_bucket_->SetRate(aimd_->value(), RequestBurst(request_share_));
+  if (pressure && aimd_->OnPressure())
+    (void)request_bucket_->SetRate(aimd_->value(), RequestBurst(request_share_));
 }
 
 void SendGate::OnAuthFailure(flow::Admission admission) {
@@ -155,16 +162,20 @@ void SendGate::ApplyShare(int64_t assigned, int64_t total) {
 std::optional<Clock::TimePoint> SendGate::NextOpening(Hold hold, int64_t records) const {
   const auto now = clock_.Now();
   auto after_seconds = [&](double s) {
-    return now + std::chrono::duration_cast<Clock::Duration>(
-                     std::chrono::duration<double>(std::max(s, 0.0)) + std::chrono::microseconds(1));
+    return now +
+           std::chrono::duration_cast<Clock::Duration>(
+               std::chrono::duration<double>(std::max(s, 0.0)) + std::chrono::microseconds(1));
   };
   switch (hold) {
-    case Hold::kNone: return now;
-    case Hold::kBudget: return budget_->NextProbeAt();
+    case Hold::kNone:
+      return now;
+    case Hold::kBudget:
+      return budget_->NextProbeAt();
     case Hold::kBreaker:
       if (breaker_->state() == flow::BreakerState::kOpen) return now + breaker_->RemainingOpen();
       return std::nullopt;
-    case Hold::kConcurrency: return std::nullopt;
+    case Hold::kConcurrency:
+      return std::nullopt;
     case Hold::kRequestRate:
       return after_seconds((1.0 - request_bucket_->level()) / request_bucket_->rate());
     case Hold::kRecordRate: {

@@ -59,11 +59,13 @@ TEST_F(PauseTest, APausedPartitionComesBackPausedAfterAnEagerRebalance) {
   // partitions of its new assignment...
   std::vector<Message> got;
   const auto quiet_until = SteadyClock::now() + 5s;
-  PollAllUntil({a.get()}, [&] { return SteadyClock::now() >= quiet_until; }, &got);
+  PollAllUntil(
+      {a.get()}, [&] { return SteadyClock::now() >= quiet_until; }, &got);
   EXPECT_EQ(got.size(), 0u) << "librdkafka no longer keeps pause flags across a rebalance";
   // ...and everything arrives once it resumes them.
   ASSERT_OK(a->Resume(a->Assignment().value()));
-  PollAllUntil({a.get()}, [&] { return got.size() >= 2 * 5; }, &got);
+  PollAllUntil(
+      {a.get()}, [&] { return got.size() >= 2 * 5; }, &got);
   EXPECT_EQ(got.size(), 2u * 5);
   ASSERT_OK(a->Close());
 }

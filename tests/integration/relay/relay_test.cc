@@ -122,7 +122,8 @@ TEST(RelayTest, DeliversFiftyThousandEventsExactlyOnceInKeyOrder) {
   EXPECT_EQ(h->StopRelay(0), 0);
   ASSERT_TRUE(h->StartRelay().ok());
   std::vector<TestEvent> sentinels;
-  for (int i = 0; i < 200; ++i) sentinels.push_back(MakeContactEvent("sentinel-" + std::to_string(i), i));
+  for (int i = 0; i < 200; ++i)
+    sentinels.push_back(MakeContactEvent("sentinel-" + std::to_string(i), i));
   ASSERT_TRUE(h->Produce(sentinels).ok());
   ASSERT_TRUE(h->WaitForLedger(events.size() + sentinels.size(), minutes(2)));
   ASSERT_TRUE(RelayHarness::WaitFor(

@@ -142,7 +142,6 @@ TEST(BatcherTest, HostileOptionsAreRejectedWithTheFieldNamed) {
   EXPECT_TRUE(edge.Validate().ok());
 }
 
-
 TEST(BatcherTest, ADueBatchRefusedByItsAdmitterStaysAndKeepsFilling) {
   BatcherOptions o;
   o.max_records = 4;

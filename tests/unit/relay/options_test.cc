@@ -137,8 +137,7 @@ delivery:
     open_cap: 5s
 )");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("delivery.circuit"), std::string::npos)
-      << bad.status();
+  EXPECT_NE(bad.status().message().find("delivery.circuit"), std::string::npos) << bad.status();
 }
 
 TEST(RelayOptionsTest, EnvelopeKnobsAreReadAndChecked) {

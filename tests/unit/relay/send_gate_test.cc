@@ -71,7 +71,7 @@ TEST(SendGateTest, BudgetReserveHoldsAndProbesOnATimer) {
   clock.AdvanceTo(*next);
   EXPECT_TRUE(g->TryBudgetProbe());
   EXPECT_FALSE(g->TryBudgetProbe());  // one per interval
-  g->OnLimits(10, 100);  // a new day
+  g->OnLimits(10, 100);               // a new day
   EXPECT_EQ(g->Acquire(1, &a), Hold::kNone);
 }
 

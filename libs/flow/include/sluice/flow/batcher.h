@@ -158,9 +158,8 @@ class Batcher {
   explicit Batcher(const BatcherOptions& options) : options_(options) {}
 
   void Finish(std::vector<BatchType>& out) {
-    std::stable_sort(out.begin(), out.end(), [](const BatchType& a, const BatchType& b) {
-      return a.opened < b.opened;
-    });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const BatchType& a, const BatchType& b) { return a.opened < b.opened; });
     for (const auto& b : out) pending_ -= b.items.size();
   }
 

@@ -21,8 +21,8 @@ Result<RelayParts> MakeRealParts(const RelayOptions& options, Clock& clock = Rea
 // Thread-safety: Start and the destructor from one thread; `relay` must outlive it.
 class HttpSurface {
  public:
-  static Result<std::unique_ptr<HttpSurface>> Start(const RelayOptions& options,
-                                                    const Relay& relay, Clock& clock = RealClock());
+  static Result<std::unique_ptr<HttpSurface>> Start(const RelayOptions& options, const Relay& relay,
+                                                    Clock& clock = RealClock());
   ~HttpSurface();
   uint16_t port() const;
 
