@@ -15,24 +15,6 @@ double RecordBurst(double rate, size_t max_records) {
 
 }  // namespace
 
-std::string_view HoldName(Hold hold) {
-  switch (hold) {
-    case Hold::kNone:
-      return "none";
-    case Hold::kBudget:
-      return "budget";
-    case Hold::kBreaker:
-      return "breaker";
-    case Hold::kConcurrency:
-      return "concurrency";
-    case Hold::kRequestRate:
-      return "request_rate";
-    case Hold::kRecordRate:
-      return "record_rate";
-  }
-  return "unknown";
-}
-
 Result<std::unique_ptr<SendGate>> SendGate::Create(const SendGateOptions& options, Clock& clock,
                                                    flow::UniformSource uniform) {
   std::unique_ptr<SendGate> g(new SendGate(options, clock));

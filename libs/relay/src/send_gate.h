@@ -8,7 +8,6 @@
 #include <deque>
 #include <memory>
 #include <optional>
-#include <string_view>
 
 #include "sluice/core/clock.h"
 #include "sluice/core/status.h"
@@ -41,7 +40,6 @@ inline constexpr size_t kOutcomeWindow = 20;
 
 // What holds a call back; kNone when it may go.
 enum class Hold { kNone, kBudget, kBreaker, kConcurrency, kRequestRate, kRecordRate };
-std::string_view HoldName(Hold hold);
 
 // Thread-safety: engine thread only (the flow parts it holds are locked, so the metrics scraper
 // may read them through the accessors).
