@@ -264,6 +264,7 @@ class KeyScheduler::Impl {
   }
   size_t in_flight() const { return in_flight_; }
   size_t keys() const { return keys_.size() - free_keys_.size(); }
+  bool HasKey(std::string_view key) const { return key_index_.find(key) != key_index_.end(); }
   bool IsFull() const { return buffered_ >= options_.max_buffered; }
   bool IsAtOrBelowLowWater() const { return buffered_ <= low_water_; }
   bool ShouldPause() const { return pause_; }
@@ -425,6 +426,7 @@ size_t KeyScheduler::buffered() const { return impl_->buffered(); }
 size_t KeyScheduler::buffered(PartitionId partition) const { return impl_->buffered(partition); }
 size_t KeyScheduler::in_flight() const { return impl_->in_flight(); }
 size_t KeyScheduler::keys() const { return impl_->keys(); }
+bool KeyScheduler::HasKey(std::string_view key) const { return impl_->HasKey(key); }
 bool KeyScheduler::IsFull() const { return impl_->IsFull(); }
 bool KeyScheduler::IsAtOrBelowLowWater() const { return impl_->IsAtOrBelowLowWater(); }
 bool KeyScheduler::ShouldPause() const { return impl_->ShouldPause(); }

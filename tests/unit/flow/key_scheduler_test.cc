@@ -546,5 +546,19 @@ TEST(KeySchedulerTest, HundredThousandKeysDrainInOrder) {
   EXPECT_EQ(s->keys(), 0u);
 }
 
+TEST(KeySchedulerHasKeyTest, TrueWhileTheKeyHasAnEventBuffered) {
+  auto s = KeyScheduler::Create({}).value();
+  EXPECT_FALSE(s->HasKey("a"));
+  auto id = s->Add(1, 0, std::string_view("a"), 7);
+  ASSERT_TRUE(id.ok());
+  EXPECT_TRUE(s->HasKey("a"));
+  EXPECT_FALSE(s->HasKey("b"));
+  auto ready = s->NextReady(Clock::TimePoint(std::chrono::seconds(1)), 10);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_TRUE(s->HasKey("a"));  // in flight
+  ASSERT_TRUE(s->Complete(*id).ok());
+  EXPECT_FALSE(s->HasKey("a"));
+}
+
 }  // namespace
 }  // namespace sluice::flow

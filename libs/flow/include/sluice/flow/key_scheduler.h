@@ -121,6 +121,8 @@ class KeyScheduler {
   size_t in_flight() const;
   // Keys with at least one event buffered.
   size_t keys() const;
+  // Whether `key` has an event buffered (queued, held or in flight).
+  bool HasKey(std::string_view key) const;
 
   // buffered() ≥ max_buffered.
   bool IsFull() const;
