@@ -70,6 +70,7 @@ Status Engine::Init() {
                                .max_in_flight = options_.max_in_flight,
                                .max_records = options_.max_records,
                                .budget_reserve = options_.budget_reserve,
+                               .budget_probe_interval = options_.budget_probe_interval,
                                .circuit = options_.circuit,
                                .pressure_ratio = options_.org_failure_ratio};
   ASSIGN_OR_RETURN(gate_, SendGate::Create(gate_options, clock_, flow::SeededUniform(parts_.seed)));
@@ -159,12 +160,14 @@ Clock::TimePoint Engine::NextWake() const {
     if (t && *t < wake) wake = std::max(*t, now);
   };
   if (loop_->HasPosted()) return now;
-  if (last_hold_ == Hold::kNone) {
+  if (dispatch_blocked_) {
+    // nothing of the batcher's can go before a completion
+  } else if (last_hold_ == Hold::kNone) {
     consider(batcher_->NextDeadline());
   } else {
     consider(gate_->NextOpening(last_hold_, last_hold_records_));
   }
-  consider(scheduler_->NextHoldExpiry());
+  if (!feed_blocked_) consider(scheduler_->NextHoldExpiry());
   consider(loop_->NextTimer());
   if (!gate_->budget_allows()) consider(gate_->NextBudgetProbe());
   consider(last_commit_ + options_.commit_interval);
@@ -216,7 +219,10 @@ bool Engine::WaitIdle(Clock::TimePoint deadline, const std::set<flow::PartitionI
 
 void Engine::Dispatch(Clock::TimePoint now) {
   last_hold_ = Hold::kNone;
-  if (shutting_down_ || auth_refused_) return;
+  // Held for a reason no timer of the batcher ends: a completion (the store's, the token's)
+  // wakes the engine instead.
+  dispatch_blocked_ = shutting_down_ || auth_refused_;
+  if (dispatch_blocked_) return;
   // Feed the batcher with what the scheduler says is ready, but only about as much as the gates
   // could send soon: events taken here hold their key until sent.
   const size_t room = static_cast<size_t>(std::max<int64_t>(gate_->concurrency_limit(), 1)) *
@@ -230,11 +236,17 @@ void Engine::Dispatch(Clock::TimePoint now) {
       batcher_->Add(e->route, e->seq, now);
     }
   }
+  // While the batcher is full, an expired retry hold waits for a send to make room.
+  feed_blocked_ = batcher_->pending() >= room;
   // Delivered events whose store write has not committed yet: a crash re-sends them, so sending
   // stops while there are too many and the window stays bounded.
   const size_t unstored_cap =
       static_cast<size_t>(gate_->concurrency_limit()) * options_.max_records;
-  while (book_.Count(Stage::kStoring) < unstored_cap) {
+  while (true) {
+    if (book_.Count(Stage::kStoring) >= unstored_cap) {
+      dispatch_blocked_ = true;
+      break;
+    }
     flow::Admission admission = flow::Admission::kAllowed;
     // A due batch is taken only when a call can go now; until then it keeps filling, so scarce
     // calls are never spent on a few records while many wait.
@@ -273,8 +285,15 @@ void Engine::Send(flow::Batch<uint64_t, Route> batch, flow::Admission admission)
                            });
 }
 
+bool Engine::Leaving(const EventRecord& e) {
+  if (e.abandoned) return true;
+  const PartitionState* ps = book_.Find(e.pid);
+  return ps == nullptr || ps->revoking;
+}
+
 void Engine::Requeue(EventRecord& e, Clock::TimePoint now) {
-  if (e.abandoned) {
+  // The scheduler dropped a revoking partition's events: one coming back from a call leaves.
+  if (Leaving(e)) {
     Drop(e);
     return;
   }
@@ -359,6 +378,10 @@ void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission ad
                                              r->id.substr(0, 64), 0});
         break;
       case RecordAction::kRetry:
+        if (Leaving(*e)) {
+          Drop(*e);
+          break;
+        }
         metrics_.retries->Increment();
         (void)scheduler_->Retry(e->sched_id, now + route.delay);
         book_.SetStage(*e, Stage::kQueued);
@@ -455,12 +478,41 @@ void Engine::Resolve(EventRecord& e) {
     log_->warn("offset {}[{}]@{}: {}", e.msg.topic, e.msg.partition, e.msg.offset, s.ToString());
   }
   if (e.in_scheduler) (void)scheduler_->Complete(e.sched_id);
+  const std::vector<uint64_t> followers = book_.TakeFollowers(e);
   book_.Erase(e.seq);
+  // Later copies of the same id share its outcome: skipped, as the store would skip them.
+  for (uint64_t seq : followers) {
+    if (EventRecord* f = book_.Get(seq)) {
+      metrics_.skipped->Increment();
+      Resolve(*f);
+    }
+  }
 }
 
 void Engine::Drop(EventRecord& e) {
   if (e.in_scheduler) (void)scheduler_->Complete(e.sched_id);
+  const std::vector<uint64_t> followers = book_.TakeFollowers(e);
   book_.Erase(e.seq);
+  // Copies that wait for it on a partition still ours go on without it: the first becomes the
+  // leader, the rest follow it.
+  EventRecord* leader = nullptr;
+  for (uint64_t seq : followers) {
+    EventRecord* f = book_.Get(seq);
+    if (f == nullptr) continue;
+    const PartitionState* ps = book_.Find(f->pid);
+    if (f->abandoned || ps == nullptr || ps->revoking) {
+      Drop(*f);
+    } else if (leader != nullptr) {
+      leader->followers.push_back(seq);
+    } else {
+      Rejected rejected;
+      if (intake_->Admit(*f, &rejected)) {
+        leader = f;
+      } else {
+        DeadLetter(*f, rejected.error_class, rejected.code, rejected.message);
+      }
+    }
+  }
 }
 
 }  // namespace sluice::relay

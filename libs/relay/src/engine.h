@@ -64,6 +64,8 @@ class Engine final : public kafka::RebalanceListener {
   void OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission admission,
                      const salesforce::WriteResult& result, Clock::TimePoint sent_at);
   void Requeue(EventRecord& e, Clock::TimePoint now);
+  // Its partition is being revoked (or was): it is not to be sent again here.
+  bool Leaving(const EventRecord& e);
   // Resolution.
   void RecordDelivered(std::vector<uint64_t> seqs, std::vector<idempotency::Entry> entries);
   void DeadLetter(EventRecord& e, const std::string& error_class, const std::string& code,
@@ -114,6 +116,8 @@ class Engine final : public kafka::RebalanceListener {
   Clock::Duration auth_retry_{std::chrono::seconds(1)};
   bool budget_probe_out_ = false;
   Hold last_hold_ = Hold::kNone;
+  bool dispatch_blocked_ = false;
+  bool feed_blocked_ = false;
   int64_t last_hold_records_ = 0;
   Clock::TimePoint last_commit_;
   std::map<std::string, int> topic_partitions_;

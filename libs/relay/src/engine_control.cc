@@ -72,7 +72,7 @@ void Engine::OnRevoked(kafka::Consumer&, const std::vector<kafka::TopicPartition
       if (d.in_flight) continue;  // reported later by its Salesforce call
       if (EventRecord* e = book_.Get(d.payload)) {
         e->in_scheduler = false;
-        book_.Erase(e->seq);
+        Drop(*e);
       }
     }
   }
@@ -132,7 +132,12 @@ std::string Engine::PauseReason() const {
   if (shutting_down_) return "shutting down";
   if (auth_refused_) return "authentication failing";
   if (!gate_->budget_allows()) return "daily API budget reserve reached";
-  if (gate_->breaker_state() != flow::BreakerState::kClosed) return "circuit not closed";
+  // Only while the breaker's open period runs: once it has passed, events must come in for the
+  // half-open probe (with nothing buffered, a breaker that pauses consumption would never close).
+  if (gate_->breaker_state() == flow::BreakerState::kOpen &&
+      gate_->breaker().RemainingOpen() > Clock::Duration::zero()) {
+    return "circuit open";
+  }
   if (scheduler_->ShouldPause()) return "buffer full";
   return "";
 }

@@ -169,26 +169,45 @@ void Intake::Take(std::vector<kafka::Message>& messages, int64_t now_ms, IntakeO
   }
   for (size_t i = 0; i < to_check.size(); ++i) {
     EventRecord& e = *to_check[i];
-    // A replayed dead letter is sent again unless it was delivered since.
-    if (seen[i] && (seen[i]->outcome == idempotency::Outcome::kDelivered ||
-                    !HasHeader(e.msg.headers, envelope::kHeaderReplayCount))) {
+    // Already resolved (a replayed dead letter is sent again unless it was delivered since) is
+    // skipped — unless an older event of its key is still here: that one will be written after
+    // it, so this one is written again to stay the latest (a partition handed over between
+    // instances brings older events that this instance's store has not seen).
+    const bool older_pending = book_.KeyPending(e.pid, e.msg);
+    if (seen[i] && !older_pending &&
+        (seen[i]->outcome == idempotency::Outcome::kDelivered ||
+         !HasHeader(e.msg.headers, envelope::kHeaderReplayCount))) {
       metrics_.skipped->Increment();
       book_.SetStage(e, Stage::kResolving);
       out->skipped.push_back(e.seq);
       continue;
     }
-    RouteEvent(e);
-    std::optional<std::string_view> key;
-    if (!e.msg.key_is_null) key = e.msg.key;
-    auto id = scheduler_.Add(e.pid, e.msg.offset, key, e.seq);
-    if (!id.ok()) {
-      out->dead_letters.push_back(
-          Rejected{e.seq, envelope::kInvalidEnvelope, "key_too_long", id.status().message()});
+    // A second copy of an id in progress (an upstream producer's retry) waits for the first.
+    if (EventRecord* leader = book_.Leader(e.event.event_id)) {
+      book_.SetStage(e, Stage::kFollowing);
+      leader->followers.push_back(e.seq);
       continue;
     }
-    e.sched_id = *id;
-    e.in_scheduler = true;
+    Rejected rejected;
+    if (!Admit(e, &rejected)) out->dead_letters.push_back(std::move(rejected));
   }
+}
+
+bool Intake::Admit(EventRecord& e, Rejected* rejected) {
+  if (e.route.sobject.empty()) RouteEvent(e);
+  std::optional<std::string_view> key;
+  if (!e.msg.key_is_null) key = e.msg.key;
+  auto id = scheduler_.Add(e.pid, e.msg.offset, key, e.seq);
+  if (!id.ok()) {
+    *rejected = Rejected{e.seq, envelope::kInvalidEnvelope, "key_too_long", id.status().message()};
+    return false;
+  }
+  e.sched_id = *id;
+  e.in_scheduler = true;
+  book_.SetStage(e, Stage::kQueued);
+  book_.SetLeader(e);
+  book_.Admitted(e);
+  return true;
 }
 
 }  // namespace sluice::relay

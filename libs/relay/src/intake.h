@@ -40,6 +40,9 @@ class Intake {
          RelayMetrics& metrics, std::shared_ptr<spdlog::logger> log);
 
   void Take(std::vector<kafka::Message>& messages, int64_t now_ms, IntakeOutcome* out);
+  // Routes a parsed, valid event that is not a known duplicate and hands it to the key scheduler
+  // as its id's leader; false (with `rejected` set) when the scheduler refuses it.
+  bool Admit(EventRecord& e, Rejected* rejected);
 
  private:
   void ParseAll(const std::vector<EventRecord*>& taken, std::vector<Status>* statuses);

@@ -60,6 +60,9 @@ Status RelayOptions::Validate() const {
   if (idempotency_cache_kib < 256) {
     return InvalidArgumentError("idempotency.cache_kib must be at least 256");
   }
+  if (budget_probe_interval.count() <= 0) {
+    return InvalidArgumentError("delivery.budget_probe_interval must be positive");
+  }
   if (revoke_deadline.count() < 0 || stall_after.count() <= 0) {
     return InvalidArgumentError(
         "delivery.revoke_deadline and delivery.stall_after must be positive");
@@ -125,6 +128,8 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.requests_per_second = c.GetDouble("/delivery/requests_per_second", o.requests_per_second);
   o.records_per_second = c.GetDouble("/delivery/records_per_second", o.records_per_second);
   o.budget_reserve = c.GetDouble("/delivery/budget_reserve", o.budget_reserve);
+  o.budget_probe_interval =
+      c.GetDuration("/delivery/budget_probe_interval", o.budget_probe_interval);
   o.max_buffered_events = static_cast<size_t>(c.GetInt("/delivery/max_buffered_events", 20'000));
   o.shutdown_deadline = c.GetDuration("/delivery/shutdown_deadline", o.shutdown_deadline);
   o.org_failure_ratio = c.GetDouble("/delivery/org_failure_ratio", o.org_failure_ratio);

@@ -1,5 +1,7 @@
 #include "partition_book.h"
 
+#include <utility>
+
 namespace sluice::relay {
 
 PartitionState& PartitionBook::Assign(const kafka::TopicPartition& tp, int64_t now_ms) {
@@ -50,12 +52,45 @@ void PartitionBook::SetStage(EventRecord& e, Stage stage) {
   Count(e, 1);
 }
 
+namespace {
+std::string KeyOf(flow::PartitionId pid, const kafka::Message& msg) {
+  return std::to_string(pid) + '/' + msg.key;
+}
+}  // namespace
+
+void PartitionBook::Admitted(EventRecord& e) {
+  if (e.admitted || e.msg.key_is_null) return;
+  e.admitted = true;
+  ++keys_[KeyOf(e.pid, e.msg)];
+}
+
+bool PartitionBook::KeyPending(flow::PartitionId pid, const kafka::Message& msg) const {
+  return !msg.key_is_null && keys_.count(KeyOf(pid, msg)) > 0;
+}
+
 void PartitionBook::Erase(uint64_t seq) {
   auto it = events_.find(seq);
   if (it == events_.end()) return;
+  if (it->second->admitted) {
+    auto k = keys_.find(KeyOf(it->second->pid, it->second->msg));
+    if (k != keys_.end() && --k->second == 0) keys_.erase(k);
+  }
   Count(*it->second, -1);
   --totals_[static_cast<size_t>(it->second->stage)];
   events_.erase(it);
+}
+
+EventRecord* PartitionBook::Leader(const std::string& event_id) {
+  auto it = leaders_.find(event_id);
+  return it == leaders_.end() ? nullptr : Get(it->second);
+}
+
+std::vector<uint64_t> PartitionBook::TakeFollowers(EventRecord& e) {
+  if (e.valid) {
+    auto it = leaders_.find(e.event.event_id);
+    if (it != leaders_.end() && it->second == e.seq) leaders_.erase(it);
+  }
+  return std::exchange(e.followers, {});
 }
 
 void PartitionBook::Count(const EventRecord& e, int delta) {

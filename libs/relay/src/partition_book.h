@@ -27,8 +27,9 @@ enum class Stage {
   kStoring,        // delivered; its store record is being written
   kDeadLettering,  // its DLQ record is being produced (or retried)
   kResolving,      // resolved at once (a skip), about to leave the book
+  kFollowing,      // a second copy of an event id already in progress: waits for that one's outcome
 };
-inline constexpr size_t kStageCount = 6;
+inline constexpr size_t kStageCount = 7;
 
 // The target of an event's write: one batch per (sObject, operation, external id field).
 struct Route {
@@ -55,11 +56,15 @@ struct EventRecord {
   flow::EventId sched_id = 0;
   flow::Dispatch dispatch;   // the last dispatch, for backoff decisions
   int charged_attempts = 0;  // sends whose failure was the record's own (the DLQ's attempts)
+  // Later copies of the same event id (an upstream producer's retry) that arrived while this one
+  // was in progress: resolved as skipped duplicates with it.
+  std::vector<uint64_t> followers;
   int64_t first_attempt_ms = -1;
   int64_t last_attempt_ms = -1;
   // Set when its partition was revoked: results are still reported to the scheduler, but nothing
   // is resolved, retried, recorded or dead-lettered.
   bool abandoned = false;
+  bool admitted = false;  // counted in the book's per-partition key counts
 };
 
 struct PartitionState {
@@ -93,6 +98,14 @@ class PartitionBook {
   void SetStage(EventRecord& e, Stage stage);
   void Erase(uint64_t seq);
   uint64_t NextSeq() { return next_seq_++; }
+  // The event in progress under `event_id` (the first copy taken), or nullptr.
+  EventRecord* Leader(const std::string& event_id);
+  void SetLeader(EventRecord& e) { leaders_[e.event.event_id] = e.seq; }
+  // Forgets `e` as its id's leader (if it is) and returns its followers.
+  std::vector<uint64_t> TakeFollowers(EventRecord& e);
+  // Events of a key admitted to the scheduler and not yet gone, per partition (Admit, Erase).
+  void Admitted(EventRecord& e);
+  bool KeyPending(flow::PartitionId pid, const kafka::Message& msg) const;
   template <typename Fn>
   void ForEach(Fn&& fn) {
     for (auto& [seq, e] : events_) fn(*e);
@@ -121,6 +134,8 @@ class PartitionBook {
   std::unordered_map<flow::PartitionId, int64_t> in_progress_;
   std::unordered_map<flow::PartitionId, int64_t> sending_;
   std::array<size_t, kStageCount> totals_{};
+  std::unordered_map<std::string, uint64_t> leaders_;  // event id -> seq of the copy in progress
+  std::unordered_map<std::string, int64_t> keys_;      // pid + '/' + key -> admitted events
 };
 
 }  // namespace sluice::relay

@@ -41,7 +41,9 @@ Result<std::unique_ptr<SendGate>> SendGate::Create(const SendGateOptions& option
                    flow::CircuitBreaker::Create(options.circuit, clock, std::move(uniform)));
   ASSIGN_OR_RETURN(g->budget_,
                    flow::DailyBudgetGuard::Create(
-                       flow::DailyBudgetOptions{.reserve = options.budget_reserve}, clock));
+                       flow::DailyBudgetOptions{.reserve = options.budget_reserve,
+                                                .probe_interval = options.budget_probe_interval},
+                       clock));
   return g;
 }
 

@@ -28,6 +28,7 @@ struct SendGateOptions {
   // Records per call, for the record bucket's burst.
   size_t max_records = 200;
   double budget_reserve = 0.1;
+  Clock::Duration budget_probe_interval = std::chrono::seconds(60);
   flow::CircuitBreakerOptions circuit;
   // Org-wide failures back off (AIMD) and count toward opening the breaker only while they are at
   // least this share of the last kOutcomeWindow answered calls: one 503 in ten is retried, not

@@ -87,6 +87,7 @@ TEST(RelayOptionsTest, RevokeStallCircuitAndClientKnobsAreRead) {
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->revoke_deadline, std::chrono::seconds(10));
   EXPECT_EQ(d->stall_after, std::chrono::seconds(60));
+  EXPECT_EQ(d->budget_probe_interval, std::chrono::seconds(60));
   EXPECT_EQ(d->circuit.open_cap, std::chrono::seconds(5));
   EXPECT_EQ(d->circuit.failure_threshold, 3);
   EXPECT_EQ(d->consumer_queue_kbytes, 16'384);
@@ -107,6 +108,7 @@ dlq:
 delivery:
   revoke_deadline: 3s
   stall_after: 90s
+  budget_probe_interval: 10s
   circuit:
     failure_threshold: 5
     open_initial: 250ms
@@ -122,6 +124,7 @@ idempotency:
   EXPECT_EQ(o->dlq_max_message_bytes, 2'000'000);
   EXPECT_EQ(o->revoke_deadline, std::chrono::seconds(3));
   EXPECT_EQ(o->stall_after, std::chrono::seconds(90));
+  EXPECT_EQ(o->budget_probe_interval, std::chrono::seconds(10));
   EXPECT_EQ(o->circuit.failure_threshold, 5);
   EXPECT_EQ(o->circuit.open_initial, std::chrono::milliseconds(250));
   EXPECT_DOUBLE_EQ(o->circuit.open_multiplier, 3);

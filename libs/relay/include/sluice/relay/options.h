@@ -80,6 +80,9 @@ struct RelayOptions {
   double records_per_second = 20'000;
   // Share of the daily API allocation never used. Default 0.1.
   double budget_reserve = 0.1;
+  // While paused at the reserve, how often GET /limits asks whether the allocation is back.
+  // Default 60 s.
+  std::chrono::milliseconds budget_probe_interval{60'000};
   // Events buffered (parsed, waiting or in flight) before partitions are paused. Default 20,000
   // (five times what 20 calls of 200 records hold in flight).
   size_t max_buffered_events = 20'000;
