@@ -150,6 +150,25 @@ std::string Excuse(const Index& ix, const LedgerEntry& prev, const LedgerEntry& 
   // upserts: never a second record). Documented in README and docs/OPERATIONS.md; closing it is
   // the partition-state issue (a delivered-set changelog that follows the partition).
   if (prev.slot != cur.slot) return "a handover to another instance";
+  // A revoke whose deadline passed before the store write abandons the event uncommitted
+  // (docs/OPERATIONS.md "Rebalances"): when the partition comes back, the record is read again
+  // and, unknown to the store, written again.
+  if (auto recs = ix.by_event.find(prev.event_id); recs != ix.by_event.end()) {
+    for (const ProducedRecord* mine : recs->second) {
+      for (const auto& h : f.hand_outs) {
+        if (h.topic != mine->topic || h.partition != mine->partition || h.offset != mine->offset ||
+            h.at <= prev.at || h.at > cur.at) {
+          continue;
+        }
+        bool stored_before = false;
+        for (const auto& s : f.stored) {
+          stored_before =
+              stored_before || (s.slot == prev.slot && s.event_id == prev.event_id && s.at <= h.at);
+        }
+        if (!stored_before) return "read again after a revoke, before its store write";
+      }
+    }
+  }
   // The relay writes an event its store knows again when an older event of its key (same
   // partition) is being written again, so the record ends with the newest value (intake.cc).
   if (auto recs = ix.by_event.find(prev.event_id); recs != ix.by_event.end()) {

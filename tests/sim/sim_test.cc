@@ -81,8 +81,13 @@ TEST_P(SimSeedsTest, Seeds) {
           << "seed " << seed << " is listed as known-failing but passes: take it off the list";
       if (!violations.empty()) {
         known_seeds += fmt::format(" {}", seed);
-        std::printf("known failure (not fixed yet), seed %llu:\n%s",
-                    static_cast<unsigned long long>(seed), Describe(violations).c_str());
+        std::string trace;
+        if (total == 1) {  // run alone: its trace too
+          for (const auto& line : run.trace_tail) trace += "  " + line + "\n";
+        }
+        std::printf("known failure (not fixed yet), seed %llu:\n%s%s",
+                    static_cast<unsigned long long>(seed), Describe(violations).c_str(),
+                    trace.c_str());
       }
       continue;
     }
