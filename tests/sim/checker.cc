@@ -117,6 +117,21 @@ void CheckNoLoss(const Index& ix, Sink& sink) {
   }
 }
 
+// Whether `slot`'s store held `event_id` at `at`: recorded by then, and not lost since in a crash
+// that lost the store.
+bool StoredAt(const Facts& f, int slot, const std::string& event_id, TimePoint at) {
+  TimePoint lost{};
+  for (const auto& c : f.crashes) {
+    if (c.slot == slot && !c.store_kept && c.at <= at && c.at > lost) lost = c.at;
+  }
+  for (const auto& s : f.stored) {
+    if (s.slot == slot && s.event_id == event_id && s.kept && s.at <= at && s.at >= lost) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Why a second landing of an event is within the documented window, or "".
 std::string Excuse(const Index& ix, const LedgerEntry& prev, const LedgerEntry& cur) {
   const Facts& f = ix.facts;
@@ -136,14 +151,8 @@ std::string Excuse(const Index& ix, const LedgerEntry& prev, const LedgerEntry& 
   auto c = ix.crash_of.find(prev.incarnation);
   if (c != ix.crash_of.end() && c->second->at >= sent && c->second->at <= cur.at) {
     if (!c->second->store_kept) return "store lost in a crash";
-    bool stored_before = false;
-    for (const auto& s : f.stored) {
-      if (s.slot == prev.slot && s.event_id == prev.event_id && s.at <= c->second->at) {
-        stored_before = true;
-        break;
-      }
-    }
-    if (!stored_before) return "crash between the answer and the store write";
+    if (!StoredAt(f, prev.slot, prev.event_id, c->second->at))
+      return "crash between the answer and the store write";
   }
   // Each instance has its own store, so a partition handed over brings no record of what its
   // last owner resolved above the committed offset: the new owner writes those events again (as
@@ -160,12 +169,8 @@ std::string Excuse(const Index& ix, const LedgerEntry& prev, const LedgerEntry& 
             h.at <= prev.at || h.at > cur.at) {
           continue;
         }
-        bool stored_before = false;
-        for (const auto& s : f.stored) {
-          stored_before =
-              stored_before || (s.slot == prev.slot && s.event_id == prev.event_id && s.at <= h.at);
-        }
-        if (!stored_before) return "read again after a revoke, before its store write";
+        if (!StoredAt(f, prev.slot, prev.event_id, h.at))
+          return "read again after a revoke, before its store write";
       }
     }
   }
@@ -190,14 +195,7 @@ std::string Excuse(const Index& ix, const LedgerEntry& prev, const LedgerEntry& 
   // uncommitted (docs/OPERATIONS.md "Shutdown order"): the next incarnation writes it again,
   // unless the store had it by then.
   if (prev.incarnation != cur.incarnation) {
-    bool stored_before = false;
-    for (const auto& s : f.stored) {
-      if (s.slot == prev.slot && s.event_id == prev.event_id && s.at <= cur.at) {
-        stored_before = true;
-        break;
-      }
-    }
-    if (!stored_before) return "a stop before the store write";
+    if (!StoredAt(f, prev.slot, prev.event_id, cur.at)) return "a stop before the store write";
   }
   return "";
 }

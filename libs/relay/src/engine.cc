@@ -469,13 +469,13 @@ void Engine::OnDeadLettered(EventRecord& e, const envelope::DlqInfo& info) {
 }
 
 void Engine::Resolve(EventRecord& e) {
-  if (e.abandoned) {
-    Drop(e);
-    return;
-  }
-  Status s = tracker_.Resolve(e.pid, e.msg.offset);
-  if (!s.ok() && s.code() != StatusCode::kNotFound) {
-    log_->warn("offset {}[{}]@{}: {}", e.msg.topic, e.msg.partition, e.msg.offset, s.ToString());
+  // The outcome is durable (recorded, dead-lettered, or known to the store). An abandoned event's
+  // partition is gone, so its offset is not ours to resolve, but its copies still share it.
+  if (!e.abandoned) {
+    Status s = tracker_.Resolve(e.pid, e.msg.offset);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) {
+      log_->warn("offset {}[{}]@{}: {}", e.msg.topic, e.msg.partition, e.msg.offset, s.ToString());
+    }
   }
   if (e.in_scheduler) (void)scheduler_->Complete(e.sched_id);
   const std::vector<uint64_t> followers = book_.TakeFollowers(e);

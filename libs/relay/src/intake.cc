@@ -170,10 +170,12 @@ void Intake::Take(std::vector<kafka::Message>& messages, int64_t now_ms, IntakeO
   for (size_t i = 0; i < to_check.size(); ++i) {
     EventRecord& e = *to_check[i];
     // Already resolved (a replayed dead letter is sent again unless it was delivered since) is
-    // skipped — unless an older event of its key is still here: that one will be written after
-    // it, so this one is written again to stay the latest (a partition handed over between
-    // instances brings older events that this instance's store has not seen).
-    const bool older_pending = book_.KeyPending(e.pid, e.msg);
+    // skipped — unless it is an upsert and an older event of its key is still here: that one will
+    // be written after it, so this one is written again to stay the latest (a partition handed
+    // over between instances brings older events that this instance's store has not seen).
+    // Creates and platform events have no older value to be overwritten by.
+    const bool older_pending =
+        e.event.operation == envelope::Operation::kUpsert && book_.KeyPending(e.pid, e.msg);
     if (seen[i] && !older_pending &&
         (seen[i]->outcome == idempotency::Outcome::kDelivered ||
          !HasHeader(e.msg.headers, envelope::kHeaderReplayCount))) {
