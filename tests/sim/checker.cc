@@ -117,15 +117,15 @@ void CheckNoLoss(const Index& ix, Sink& sink) {
   }
 }
 
-// Whether `slot`'s store held `event_id` at `at`: recorded by then, and not lost since in a crash
-// that lost the store.
+// Whether `slot`'s store had acknowledged `event_id` by `at` (what the engine may rely on, kept or
+// not), and was not lost since in a crash that lost the store.
 bool StoredAt(const Facts& f, int slot, const std::string& event_id, TimePoint at) {
   TimePoint lost{};
   for (const auto& c : f.crashes) {
     if (c.slot == slot && !c.store_kept && c.at <= at && c.at > lost) lost = c.at;
   }
   for (const auto& s : f.stored) {
-    if (s.slot == slot && s.event_id == event_id && s.kept && s.at <= at && s.at >= lost) {
+    if (s.slot == slot && s.event_id == event_id && s.at <= at && s.at >= lost) {
       return true;
     }
   }
