@@ -17,10 +17,6 @@ using salesforce::ErrorClass;
 constexpr Ms kStoreRetryDelay{500};
 constexpr Ms kMaxWait{100};
 
-int64_t MonoMillis(Clock::TimePoint t) {
-  return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 Engine::Engine(const RelayOptions& options, RelayParts parts)
@@ -123,8 +119,8 @@ Status Engine::Step(Clock::Duration max_wait) {
 
   // How long to wait: until the engine's own next deadline, at most max_wait. Rounded up, so a
   // deadline under a millisecond away is not a zero wait that spins the loop.
+  // (NextWake is "now" when a completion is already posted.)
   Clock::Duration wait = std::min<Clock::Duration>(max_wait, NextWake() - clock_.Now());
-  if (loop_->HasPosted()) wait = Clock::Duration::zero();
   wait = std::max(wait, Clock::Duration::zero());
   if (paused_ && wait > Clock::Duration::zero()) {
     // Nothing will be fetched: wait where a completion wakes us, then serve the consumer's
@@ -143,7 +139,7 @@ Status Engine::Step(Clock::Duration max_wait) {
     return Status::Ok();
   }
   IntakeOutcome outcome;
-  intake_->Take(*polled, MonoMillis(clock_.Now()), &outcome);
+  intake_->Take(*polled, NowMillis(), &outcome);
   for (const Rejected& r : outcome.dead_letters) {
     if (EventRecord* e = book_.Get(r.seq)) DeadLetter(*e, r.error_class, r.code, r.message);
   }
@@ -331,8 +327,7 @@ void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission ad
           // Sends wait until a token is had again; the wait doubles while writes keep being
           // refused with a token that the token endpoint still hands out.
           auth_refused_ = true;
-          loop_->PostAfter(auth_retry_, [this] { Authenticate(); });
-          auth_retry_ = std::min<Clock::Duration>(auth_retry_ * 2, std::chrono::seconds(30));
+          RetryAuthLater();
         }
         break;
     }

@@ -85,6 +85,12 @@ class Engine final : public kafka::RebalanceListener {
   // calls_only, in a Salesforce call — or until `deadline`; true when idle.
   bool WaitIdle(Clock::TimePoint deadline, const std::set<flow::PartitionId>* only,
                 bool calls_only = false);
+  // Authenticates again after auth_retry_, which doubles (up to 30 s) until a call is answered.
+  void RetryAuthLater();
+  int64_t NowMillis() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
+        .count();
+  }
 
   const RelayOptions options_;
   RelayParts parts_;

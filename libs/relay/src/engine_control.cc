@@ -13,14 +13,10 @@ namespace {
 using Ms = std::chrono::milliseconds;
 constexpr Clock::Duration kAuthRetryCap = std::chrono::seconds(30);
 
-int64_t MonoMillis(Clock::TimePoint t) {
-  return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 void Engine::OnAssigned(kafka::Consumer&, const std::vector<kafka::TopicPartition>& parts) {
-  const int64_t now_ms = MonoMillis(clock_.Now());
+  const int64_t now_ms = NowMillis();
   for (const auto& tp : parts) {
     PartitionState& ps = book_.Assign(tp, now_ms);
     ps.paused = paused_;
@@ -156,7 +152,7 @@ void Engine::UpdatePause() {
       log_->warn("{} failed: {}", want ? "pause" : "resume", s.ToString());
       return;
     }
-    const int64_t now_ms = MonoMillis(clock_.Now());
+    const int64_t now_ms = NowMillis();
     for (const auto& tp : change) {
       PartitionState* ps = book_.Find(tp);
       ps->paused = want;
@@ -208,10 +204,14 @@ void Engine::Authenticate() {
       }
       log_->warn("no Salesforce token: {}; trying again in {} ms", s.ToString(),
                  std::chrono::duration_cast<Ms>(auth_retry_).count());
-      loop_->PostAfter(auth_retry_, [this] { Authenticate(); });
-      auth_retry_ = std::min<Clock::Duration>(auth_retry_ * 2, kAuthRetryCap);
+      RetryAuthLater();
     });
   });
+}
+
+void Engine::RetryAuthLater() {
+  loop_->PostAfter(auth_retry_, [this] { Authenticate(); });
+  auth_retry_ = std::min<Clock::Duration>(auth_retry_ * 2, kAuthRetryCap);
 }
 
 void Engine::RecomputeShare() {
@@ -260,7 +260,7 @@ void Engine::ReportLag(const std::string& topic, const std::vector<kafka::Partit
 }
 
 void Engine::UpdateHealth() {
-  const int64_t now_ms = MonoMillis(clock_.Now());
+  const int64_t now_ms = NowMillis();
   int64_t stalled = 0;
   std::string stalled_name;
   for (const auto& [tp, ps] : book_.partitions()) {

@@ -47,12 +47,17 @@ Result<std::unique_ptr<SendGate>> SendGate::Create(const SendGateOptions& option
   return g;
 }
 
-Hold SendGate::Check(int64_t records) const {
+Hold SendGate::CheckOrgHolds() const {
   if (!budget_->Allow()) return Hold::kBudget;
   if (breaker_->state() == flow::BreakerState::kOpen &&
       breaker_->RemainingOpen() > Clock::Duration::zero()) {
     return Hold::kBreaker;
   }
+  return Hold::kNone;
+}
+
+Hold SendGate::Check(int64_t records) const {
+  if (Hold h = CheckOrgHolds(); h != Hold::kNone) return h;
   if (gate_->in_flight() >= gate_->limit()) return Hold::kConcurrency;
   if (request_bucket_->level() + 1e-9 < 1.0) return Hold::kRequestRate;
   const double need = std::min<double>(static_cast<double>(records), record_bucket_->burst());
@@ -61,7 +66,8 @@ Hold SendGate::Check(int64_t records) const {
 }
 
 Hold SendGate::Acquire(int64_t records, flow::Admission* admission) {
-  if (Hold h = Check(records); h != Hold::kNone) return h;
+  // The buckets are not looked at twice: taking from them says whether they would allow it.
+  if (Hold h = CheckOrgHolds(); h != Hold::kNone) return h;
   if (!gate_->TryAcquire()) return Hold::kConcurrency;
   if (!request_bucket_->TryAcquire(1)) {
     (void)gate_->Release();

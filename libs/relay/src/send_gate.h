@@ -91,6 +91,8 @@ class SendGate {
  private:
   SendGate(const SendGateOptions& options, Clock& clock) : options_(options), clock_(clock) {}
 
+  // The budget reserve, or the breaker's open period: holds that come before any slot or token.
+  Hold CheckOrgHolds() const;
   // Records an outcome; true when the window's failure share has reached pressure_ratio.
   bool Pressure(bool failed);
 
