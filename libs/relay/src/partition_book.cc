@@ -52,28 +52,39 @@ void PartitionBook::SetStage(EventRecord& e, Stage stage) {
   Count(e, 1);
 }
 
-namespace {
-std::string KeyOf(flow::PartitionId pid, const kafka::Message& msg) {
-  return std::to_string(pid) + '/' + msg.key;
-}
-}  // namespace
-
 void PartitionBook::Admitted(EventRecord& e) {
   if (e.admitted || e.msg.key_is_null) return;
   e.admitted = true;
-  ++keys_[KeyOf(e.pid, e.msg)];
+  auto& keys = keys_[e.pid];
+  auto k = keys.find(std::string_view(e.msg.key));
+  if (k == keys.end()) {
+    keys.emplace(e.msg.key, 1);
+  } else {
+    ++k->second;
+  }
 }
 
 bool PartitionBook::KeyPending(flow::PartitionId pid, const kafka::Message& msg) const {
-  return !msg.key_is_null && keys_.count(KeyOf(pid, msg)) > 0;
+  if (msg.key_is_null) return false;
+  auto p = keys_.find(pid);
+  return p != keys_.end() && p->second.find(std::string_view(msg.key)) != p->second.end();
 }
 
 void PartitionBook::Erase(uint64_t seq) {
   auto it = events_.find(seq);
   if (it == events_.end()) return;
-  if (it->second->admitted) {
-    auto k = keys_.find(KeyOf(it->second->pid, it->second->msg));
-    if (k != keys_.end() && --k->second == 0) keys_.erase(k);
+  const EventRecord& e = *it->second;
+  if (e.admitted) {
+    auto p = keys_.find(e.pid);
+    if (p != keys_.end()) {
+      auto k = p->second.find(std::string_view(e.msg.key));
+      if (k != p->second.end() && --k->second == 0) p->second.erase(k);
+      if (p->second.empty()) keys_.erase(p);
+    }
+  }
+  if (e.valid) {
+    auto l = leaders_.find(e.event.event_id);
+    if (l != leaders_.end() && l->second == seq) leaders_.erase(l);
   }
   Count(*it->second, -1);
   --totals_[static_cast<size_t>(it->second->stage)];
@@ -83,6 +94,12 @@ void PartitionBook::Erase(uint64_t seq) {
 EventRecord* PartitionBook::Leader(const std::string& event_id) {
   auto it = leaders_.find(event_id);
   return it == leaders_.end() ? nullptr : Get(it->second);
+}
+
+void PartitionBook::SetLeader(EventRecord& e) {
+  // The key must view this record's id, not a former leader's.
+  leaders_.erase(e.event.event_id);
+  leaders_.emplace(e.event.event_id, e.seq);
 }
 
 std::vector<uint64_t> PartitionBook::TakeFollowers(EventRecord& e) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -100,7 +101,7 @@ class PartitionBook {
   uint64_t NextSeq() { return next_seq_++; }
   // The event in progress under `event_id` (the first copy taken), or nullptr.
   EventRecord* Leader(const std::string& event_id);
-  void SetLeader(EventRecord& e) { leaders_[e.event.event_id] = e.seq; }
+  void SetLeader(EventRecord& e);
   // Forgets `e` as its id's leader (if it is) and returns its followers.
   std::vector<uint64_t> TakeFollowers(EventRecord& e);
   // Events of a key admitted to the scheduler and not yet gone, per partition (Admit, Erase).
@@ -134,8 +135,18 @@ class PartitionBook {
   std::unordered_map<flow::PartitionId, int64_t> in_progress_;
   std::unordered_map<flow::PartitionId, int64_t> sending_;
   std::array<size_t, kStageCount> totals_{};
-  std::unordered_map<std::string, uint64_t> leaders_;  // event id -> seq of the copy in progress
-  std::unordered_map<std::string, int64_t> keys_;      // pid + '/' + key -> admitted events
+  // Looked up by string_view without building a string (per event, on the hot path).
+  struct ViewHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Event id -> seq of the copy in progress. The key views the leader's own event_id, which lives
+  // as long as the leader is in the book (Erase drops the entry with it).
+  std::unordered_map<std::string_view, uint64_t> leaders_;
+  // Per partition, key -> admitted events of it.
+  std::unordered_map<flow::PartitionId,
+                     std::unordered_map<std::string, int64_t, ViewHash, std::equal_to<>>>
+      keys_;
 };
 
 }  // namespace sluice::relay

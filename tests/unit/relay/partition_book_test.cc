@@ -47,5 +47,23 @@ TEST(PartitionBookTest, PartitionsAreFoundByNameAndIdUntilUnassigned) {
   EXPECT_NE(book.Assign({"t", 3}, 0).id, id);
 }
 
+TEST(PartitionBookTest, LeadersAndPendingKeysLeaveWithTheirEvents) {
+  PartitionBook book;
+  const flow::PartitionId a = book.Assign({"t", 0}, 0).id;
+  const flow::PartitionId b = book.Assign({"t", 1}, 0).id;
+  EventRecord& first = book.Add(Event(book, a));
+  first.valid = true;
+  first.event.event_id = "id-1";
+  first.msg.key = "k";
+  book.SetLeader(first);
+  book.Admitted(first);
+  EXPECT_EQ(book.Leader("id-1"), &first);
+  EXPECT_TRUE(book.KeyPending(a, first.msg));
+  EXPECT_FALSE(book.KeyPending(b, first.msg));  // per partition
+  book.Erase(first.seq);
+  EXPECT_EQ(book.Leader("id-1"), nullptr);
+  EXPECT_FALSE(book.KeyPending(a, first.msg));
+}
+
 }  // namespace
 }  // namespace sluice::relay
