@@ -24,6 +24,14 @@ Scenario FaultFree(uint64_t seed) {
 
 TimePoint At(const Scenario& s, Clock::Duration d) { return s.actions.front().at + d; }
 
+// Every event visible at once (a backlog), and a second relay joining the first at `join`.
+void BacklogAndASecondRelay(Scenario& s, Clock::Duration join) {
+  for (auto& e : s.events) e.visible_at = At(s, Clock::Duration::zero());
+  std::erase_if(s.actions, [](const Action& a) { return a.slot != 0; });
+  s.slots = 2;
+  s.actions.push_back(Action{Action::Kind::kStart, At(s, join), 1, true});
+}
+
 // Paused at the budget reserve with nothing to send: a probe on a timer finds the allocation back
 // (before: probes were made only while trying to send, and the relay stalled until restarted).
 TEST(BugScenarioTest, BudgetStallEndsWhenTheAllocationReturns) {
@@ -65,12 +73,9 @@ TEST(BugScenarioTest, OutageAndRefusedCredentialsAreNotPoisonNorCharged) {
 TEST(BugScenarioTest, ARebalanceWhilePausedDoesNotStallTheDrain) {
   for (uint64_t seed : {81, 87, 99, 101, 128}) {
     Scenario s = FaultFree(seed);
-    for (auto& e : s.events) e.visible_at = At(s, Clock::Duration::zero());  // a backlog
+    BacklogAndASecondRelay(s, milliseconds(700));
     s.options.max_buffered_events = 10;
     s.options.poll_batch = 5;
-    std::erase_if(s.actions, [](const Action& a) { return a.slot != 0; });
-    s.slots = 2;
-    s.actions.push_back(Action{Action::Kind::kStart, At(s, milliseconds(700)), 1, true});
     const RunResult run = RunScenario(s);
     const auto v = Check(run.facts);
     EXPECT_TRUE(v.empty()) << "seed " << seed << ": " << Describe(v);
@@ -83,13 +88,10 @@ TEST(BugScenarioTest, ARebalanceWhilePausedDoesNotStallTheDrain) {
 TEST(BugScenarioTest, ARevokeWaitsForItsCallsSoNoOlderWriteLandsLast) {
   for (uint64_t seed : {41, 42, 43, 44, 45}) {
     Scenario s = FaultFree(seed);
-    for (auto& e : s.events) e.visible_at = At(s, Clock::Duration::zero());  // a backlog
+    BacklogAndASecondRelay(s, milliseconds(1000));
     s.org.latency_min = milliseconds(1500);
     s.org.latency_max = milliseconds(2500);
     s.options.revoke_deadline = milliseconds(50);
-    std::erase_if(s.actions, [](const Action& a) { return a.slot != 0; });
-    s.slots = 2;
-    s.actions.push_back(Action{Action::Kind::kStart, At(s, milliseconds(1000)), 1, true});
     s.time_limit = At(s, seconds(600));
     const RunResult run = RunScenario(s);
     const auto v = Check(run.facts);
