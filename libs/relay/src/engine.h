@@ -76,7 +76,9 @@ class Engine final : public kafka::RebalanceListener {
   // Housekeeping.
   void MaybeCommit(bool force, const std::set<flow::PartitionId>* only = nullptr);
   void UpdatePause();
-  std::string PauseReason() const;
+  // Why sending is held for the whole relay (both the pause and readiness follow it), or "".
+  std::string_view HeldReason() const;
+  std::string_view PauseReason() const;
   void ProbeBudget();
   void Authenticate();
   void RecomputeShare();
@@ -127,7 +129,6 @@ class Engine final : public kafka::RebalanceListener {
   int64_t last_hold_records_ = 0;
   Clock::TimePoint last_commit_;
   std::map<std::string, int> topic_partitions_;
-  int64_t stalled_ = 0;
 
   // Read by other threads.
   mutable std::mutex health_mu_;

@@ -124,10 +124,15 @@ void Engine::MaybeCommit(bool force, const std::set<flow::PartitionId>* only) {
   metrics_.commits->Increment();
 }
 
-std::string Engine::PauseReason() const {
+std::string_view Engine::HeldReason() const {
   if (shutting_down_) return "shutting down";
   if (auth_refused_) return "authentication failing";
   if (!gate_->budget_allows()) return "daily API budget reserve reached";
+  return {};
+}
+
+std::string_view Engine::PauseReason() const {
+  if (std::string_view held = HeldReason(); !held.empty()) return held;
   // Only while the breaker's open period runs: once it has passed, events must come in for the
   // half-open probe (with nothing buffered, a breaker that pauses consumption would never close).
   if (gate_->breaker_state() == flow::BreakerState::kOpen &&
@@ -139,7 +144,7 @@ std::string Engine::PauseReason() const {
 }
 
 void Engine::UpdatePause() {
-  const std::string reason = PauseReason();
+  const std::string_view reason = PauseReason();
   const bool want = !reason.empty();
   // Applied per partition, so that every assigned partition is always in the intended state.
   std::vector<kafka::TopicPartition> change;
@@ -269,19 +274,14 @@ void Engine::UpdateHealth() {
     if (!lag || *lag <= 0) continue;
     if (++stalled == 1) stalled_name = fmt::format("{}[{}]", tp.topic, tp.partition);
   }
-  stalled_ = stalled;
   metrics_.stalled_partitions->Set(static_cast<double>(stalled));
   std::string reason;
   if (!started_) {
     reason = "starting";
-  } else if (shutting_down_) {
-    reason = "shutting down";
-  } else if (auth_refused_) {
-    reason = "authentication failing";
+  } else if (std::string_view held = HeldReason(); !held.empty()) {
+    reason = held;
   } else if (!has_token_) {
     reason = "no Salesforce token yet";
-  } else if (!gate_->budget_allows()) {
-    reason = "daily API budget reserve reached";
   } else if (gate_->breaker_state() != flow::BreakerState::kClosed) {
     reason = "circuit not closed";
   } else if (stalled > 0) {
