@@ -60,9 +60,10 @@ TEST(PartitionBookTest, LeadersAndPendingKeysLeaveWithTheirEvents) {
   EXPECT_EQ(book.Leader("id-1"), &first);
   EXPECT_TRUE(book.KeyPending(a, first.msg));
   EXPECT_FALSE(book.KeyPending(b, first.msg));  // per partition
+  const kafka::Message msg = first.msg;         // `first` goes with Erase
   book.Erase(first.seq);
   EXPECT_EQ(book.Leader("id-1"), nullptr);
-  EXPECT_FALSE(book.KeyPending(a, first.msg));
+  EXPECT_FALSE(book.KeyPending(a, msg));
 }
 
 }  // namespace
