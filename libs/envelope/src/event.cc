@@ -23,52 +23,19 @@ namespace {
 
 using config::JsonSchema;
 
-constexpr char kErrorPrefix[] = "invalid_envelope/";
 constexpr size_t kMaxMessageBytes = 300;
 constexpr size_t kMaxFieldBytes = 120;
 
-// Characters kept as they are in the field part of a Status message; everything else is
-// percent-encoded so ": " can delimit the parts unambiguously.
-bool SafeFieldChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
-         c == '_' || c == '-' || c == '.' || c == '~';
-}
+using Refusal = std::optional<EnvelopeError>;
 
-std::string EncodeField(std::string_view field) {
-  std::string out;
-  for (char c : field) {
-    if (SafeFieldChar(c)) {
-      out += c;
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", static_cast<unsigned char>(c));
-      out += buf;
-    }
-  }
-  return out;
-}
-
-std::string DecodeField(std::string_view field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '%' && i + 2 < field.size()) {
-      unsigned value = 0;
-      if (std::sscanf(std::string(field.substr(i + 1, 2)).c_str(), "%2x", &value) == 1) {
-        out += static_cast<char>(value);
-        i += 2;
-        continue;
-      }
-    }
-    out += field[i];
-  }
-  return out;
-}
-
-Status Fail(std::string_view code, std::string_view field, std::string_view message) {
-  std::string f = SanitizeUtf8(field, kMaxFieldBytes);
-  std::string m = SanitizeUtf8(internal::EscapeControls(message), kMaxMessageBytes);
-  return InvalidArgumentError(std::string(kErrorPrefix) + std::string(code) + ": " +
-                              (f.empty() ? std::string("/") : EncodeField(f)) + ": " + m);
+EnvelopeError Fail(std::string_view code, std::string_view field, std::string_view message) {
+  EnvelopeError e;
+  e.code = std::string(code);
+  e.field = SanitizeUtf8(field, kMaxFieldBytes);
+  // The message names the field, so it reads well alone (e.g. in sluice.error.message).
+  e.message = SanitizeUtf8(internal::EscapeControls(message), kMaxMessageBytes);
+  if (!e.field.empty()) e.message = internal::EscapeControls(e.field) + ": " + e.message;
+  return e;
 }
 
 // The compiled schema for `path` ("" = embedded), compiled once per process.
@@ -213,8 +180,8 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
 }
 
 // Rules draft-04 cannot state (or that RapidJSON's NUL-terminated regex could let slip). Returns
-// the first violation as an InvalidArgument envelope error, or Ok.
-Status CheckInCode(const rapidjson::Value& doc) {
+// the first violation, or nullopt.
+Refusal CheckInCode(const rapidjson::Value& doc) {
   const rapidjson::Value* id = Get(doc, "event_id");
   if (id != nullptr && id->IsString() && !IsUuid(Str(*id))) {
     return Fail(kCodeSchema, "/event_id", "event_id must be a UUID");
@@ -280,7 +247,7 @@ Status CheckInCode(const rapidjson::Value& doc) {
       }
     }
   }
-  return Status::Ok();
+  return std::nullopt;
 }
 
 // Code points in a string RapidJSON has validated as UTF-8 (how draft-04's maxLength counts).
@@ -376,7 +343,7 @@ bool ConformsToEmbeddedSchema(const rapidjson::Value& doc) {
   return true;
 }
 
-Status CheckDuplicateKeys(const rapidjson::Value& object, const std::string& pointer) {
+Refusal CheckDuplicateKeys(const rapidjson::Value& object, const std::string& pointer) {
   std::unordered_set<std::string_view> names;
   names.reserve(object.MemberCount());
   for (const auto& m : object.GetObject()) {
@@ -385,7 +352,7 @@ Status CheckDuplicateKeys(const rapidjson::Value& object, const std::string& poi
                   "duplicate key \"" + std::string(Str(m.name).substr(0, 64)) + "\"");
     }
   }
-  return Status::Ok();
+  return std::nullopt;
 }
 
 std::string Compact(const rapidjson::Value& v) {
@@ -411,9 +378,19 @@ std::string_view OperationName(Operation op) {
 
 std::string_view EmbeddedEventSchema() { return kEmbeddedEventSchema; }
 
-Result<Event> ParseEvent(std::string_view value, const Headers& headers,
-                         const EnvelopeOptions& options) {
-  ASSIGN_OR_RETURN(JsonSchema schema, SchemaFor(options.schema_path));
+Status ParsedEvent::status() const {
+  if (const auto* failure = std::get_if<Status>(&v_)) return *failure;
+  if (const EnvelopeError* e = error()) {
+    return InvalidArgumentError(std::string(kInvalidEnvelope) + "/" + e->code + ": " + e->message);
+  }
+  return Status::Ok();
+}
+
+ParsedEvent ParseEvent(std::string_view value, const Headers& headers,
+                       const EnvelopeOptions& options) {
+  auto compiled = SchemaFor(options.schema_path);
+  if (!compiled.ok()) return compiled.status();
+  const JsonSchema& schema = *compiled;
 
   if (value.size() > options.max_bytes) {
     return Fail(kCodeTooLarge, "",
@@ -446,9 +423,9 @@ Result<Event> ParseEvent(std::string_view value, const Headers& headers,
   if (doc.IsObject()) {
     // JSON allows repeated keys and consumers disagree on which wins (RapidJSON finds the first);
     // an event whose meaning depends on that is refused.
-    RETURN_IF_ERROR(CheckDuplicateKeys(doc, ""));
+    if (Refusal e = CheckDuplicateKeys(doc, "")) return *e;
     if (const rapidjson::Value* fields = Get(doc, "fields"); fields && fields->IsObject()) {
-      RETURN_IF_ERROR(CheckDuplicateKeys(*fields, "/fields"));
+      if (Refusal e = CheckDuplicateKeys(*fields, "/fields")) return *e;
     }
     const rapidjson::Value* id = Get(doc, "event_id");
     if (id == nullptr || id->IsNull()) {
@@ -460,32 +437,32 @@ Result<Event> ParseEvent(std::string_view value, const Headers& headers,
     if (violation->pointer.empty() &&
         (violation->keyword == "anyOf" || violation->keyword == "oneOf")) {
       // The conditional rules: the code check names the field.
-      RETURN_IF_ERROR(CheckInCode(doc));
+      if (Refusal e = CheckInCode(doc)) return *e;
     }
     return Fail(kCodeSchema, violation->pointer, violation->message);
   }
-  RETURN_IF_ERROR(CheckInCode(doc));
+  if (Refusal e = CheckInCode(doc)) return *e;
 
   // The schema guarantees these types; a custom schema_path might not, so check anyway.
-  auto string_field = [&](const char* name, bool required, std::string* out) -> Status {
+  auto string_field = [&](const char* name, bool required, std::string* out) -> Refusal {
     const rapidjson::Value* v = Get(doc, name);
-    if (v == nullptr && !required) return Status::Ok();
+    if (v == nullptr && !required) return std::nullopt;
     if (v == nullptr || !v->IsString()) {
       return Fail(kCodeSchema, std::string("/") + name, std::string(name) + " must be a string");
     }
     *out = std::string(Str(*v));
-    return Status::Ok();
+    return std::nullopt;
   };
   Event event;
   std::string operation;
-  RETURN_IF_ERROR(string_field("event_id", true, &event.event_id));
+  if (Refusal e = string_field("event_id", true, &event.event_id)) return *e;
   event.event_id = internal::ToLowerAscii(event.event_id);
-  RETURN_IF_ERROR(string_field("operation", true, &operation));
-  RETURN_IF_ERROR(string_field("sobject", true, &event.sobject));
-  RETURN_IF_ERROR(string_field("external_id_field", false, &event.external_id_field));
-  RETURN_IF_ERROR(string_field("external_id", false, &event.external_id));
-  RETURN_IF_ERROR(string_field("occurred_at", true, &event.occurred_at));
-  RETURN_IF_ERROR(string_field("source", false, &event.source));
+  if (Refusal e = string_field("operation", true, &operation)) return *e;
+  if (Refusal e = string_field("sobject", true, &event.sobject)) return *e;
+  if (Refusal e = string_field("external_id_field", false, &event.external_id_field)) return *e;
+  if (Refusal e = string_field("external_id", false, &event.external_id)) return *e;
+  if (Refusal e = string_field("occurred_at", true, &event.occurred_at)) return *e;
+  if (Refusal e = string_field("source", false, &event.source)) return *e;
   if (operation == "upsert") {
     event.operation = Operation::kUpsert;
   } else if (operation == "create") {
@@ -526,25 +503,6 @@ Result<Event> ParseEvent(std::string_view value, const Headers& headers,
     }
   }
   return event;
-}
-
-std::optional<EnvelopeError> GetEnvelopeError(const Status& status) {
-  if (status.code() != StatusCode::kInvalidArgument) return std::nullopt;
-  std::string_view m = status.message();
-  if (m.rfind(kErrorPrefix, 0) != 0) return std::nullopt;
-  m.remove_prefix(sizeof(kErrorPrefix) - 1);
-  size_t a = m.find(": ");
-  if (a == std::string_view::npos) return std::nullopt;
-  size_t b = m.find(": ", a + 2);
-  if (b == std::string_view::npos) return std::nullopt;
-  EnvelopeError e;
-  e.code = std::string(m.substr(0, a));
-  e.field = DecodeField(m.substr(a + 2, b - a - 2));
-  if (e.field == "/") e.field.clear();
-  // The message names the field, so it reads well alone (e.g. in sluice.error.message).
-  e.message = std::string(m.substr(b + 2));
-  if (!e.field.empty()) e.message = internal::EscapeControls(e.field) + ": " + e.message;
-  return e;
 }
 
 std::string SerializeEvent(const Event& event) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,8 @@ class Intake {
   bool Admit(EventRecord& e, Rejected* rejected);
 
  private:
-  void ParseAll(const std::vector<EventRecord*>& taken, std::vector<Status>* statuses);
+  void ParseAll(const std::vector<EventRecord*>& taken,
+                std::vector<std::optional<envelope::EnvelopeError>>* refusals);
   // Sets the record's route, send_fields and send_external.
   void RouteEvent(EventRecord& e) const;
 

@@ -9,10 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "sluice/core/status.h"
@@ -72,28 +72,49 @@ struct EnvelopeOptions {
   int max_depth = 8;
 };
 
-// Why an envelope was refused. Thread-safety: a value type.
+// Why an envelope was refused: the event's own fault, so it goes to the DLQ with class
+// kInvalidEnvelope and this code. Thread-safety: a value type.
 struct EnvelopeError {
   std::string code;   // kCodeNotJson, kCodeSchema, ...
   std::string field;  // JSON pointer of the offending field ("/event_id"); "" for the whole value
   // For people: "<field>: <what is wrong>" (just the latter for the whole value), control
   // characters escaped, at most about 400 bytes.
   std::string message;
+
+  friend bool operator==(const EnvelopeError&, const EnvelopeError&) = default;
 };
 
-// Parses and validates one record value.
-//  - InvalidArgument: the envelope is invalid (the event's fault; dead-letter it). The message is
-//    "invalid_envelope/<code>: <field>: <what is wrong>" (field percent-encoded, "/" for the whole
-//    value); GetEnvelopeError recovers the parts.
-//  - FailedPrecondition: the schema could not be loaded or compiled; the event is not at fault
-//    (do not dead-letter it).
-// The compiled schema is cached per schema_path for the life of the process.
-// Thread-safety: safe to call from any number of threads at once.
-Result<Event> ParseEvent(std::string_view value, const Headers& headers,
-                         const EnvelopeOptions& options = {});
+// What ParseEvent found. Exactly one of three: a valid event; an EnvelopeError (the event's
+// fault: dead-letter it); or a failure that is not the event's (the schema could not be loaded or
+// compiled: do not dead-letter it). Shaped like Result<Event> so callers that only need the event
+// read the same. Thread-safety: a value type.
+class ParsedEvent {
+ public:
+  ParsedEvent(Event event) : v_(std::move(event)) {}          // NOLINT: implicit on purpose
+  ParsedEvent(EnvelopeError error) : v_(std::move(error)) {}  // NOLINT
+  // `failure` is not OK.
+  ParsedEvent(Status failure) : v_(std::move(failure)) {}  // NOLINT
 
-// The parts of a ParseEvent failure; nullopt for a Status that is not an envelope error.
-std::optional<EnvelopeError> GetEnvelopeError(const Status& status);
+  bool ok() const { return v_.index() == 0; }
+  const Event& value() const& { return std::get<Event>(v_); }
+  Event&& value() && { return std::get<Event>(std::move(v_)); }
+  const Event& operator*() const& { return value(); }
+  const Event* operator->() const { return &value(); }
+  // Why the envelope was refused; null when it is valid or the failure is not the event's.
+  const EnvelopeError* error() const { return std::get_if<EnvelopeError>(&v_); }
+  // Ok; InvalidArgument "invalid_envelope/<code>: <message>" when error() is set; otherwise the
+  // FailedPrecondition failure. For people and logs: read error() for the parts.
+  Status status() const;
+
+ private:
+  std::variant<Event, EnvelopeError, Status> v_;
+};
+
+// Parses and validates one record value. The compiled schema is cached per schema_path for the
+// life of the process.
+// Thread-safety: safe to call from any number of threads at once.
+ParsedEvent ParseEvent(std::string_view value, const Headers& headers,
+                       const EnvelopeOptions& options = {});
 
 // The envelope as compact JSON; ParseEvent(SerializeEvent(e)) == e for every event ParseEvent
 // returns. `fields_json` is copied verbatim and must be a JSON object (as ParseEvent and
