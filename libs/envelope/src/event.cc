@@ -15,6 +15,7 @@
 
 #include "event_schema_embedded.h"
 #include "sluice/config/json_schema.h"
+#include "sluice/core/utf8.h"
 #include "sluice/envelope/dlq.h"
 #include "text.h"
 
@@ -398,7 +399,7 @@ ParsedEvent ParseEvent(std::string_view value, const Headers& headers,
                     std::to_string(options.max_bytes));
   }
   if (value.empty()) return Fail(kCodeNotJson, "", "value is empty");
-  if (auto bad = internal::FindInvalidUtf8(value)) {
+  if (auto bad = FindInvalidUtf8(value)) {
     return Fail(kCodeInvalidUtf8, "", "invalid UTF-8 at byte " + std::to_string(*bad));
   }
   if (size_t nul = value.find('\0'); nul != std::string_view::npos) {
@@ -485,7 +486,7 @@ ParsedEvent ParseEvent(std::string_view value, const Headers& headers,
 
   // RapidJSON 1.1 turns an escaped lone low surrogate (\udc00) into bytes that are not UTF-8.
   for (const auto* text : {&event.fields_json, &event.external_id, &event.source}) {
-    if (auto bad = internal::FindInvalidUtf8(*text)) {
+    if (auto bad = FindInvalidUtf8(*text)) {
       return Fail(kCodeInvalidUtf8,
                   text == &event.fields_json ? "/fields"
                   : text == &event.source    ? "/source"

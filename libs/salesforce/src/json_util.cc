@@ -4,6 +4,8 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/writer.h>
 
+#include "sluice/core/utf8.h"
+
 namespace sluice::salesforce::internal {
 namespace {
 
@@ -105,12 +107,15 @@ bool AppendJsonString(std::string& out, std::string_view value) {
 Result<FieldsCheck> ValidateFieldsObject(std::string_view json, std::string_view external_id_field,
                                          int max_depth) {
   if (json.size() > 0xFFFFFFF0u) return InvalidArgumentError("fields too large");
+  // One pass over the bytes instead of RapidJSON's kParseValidateEncodingFlag, which checks each
+  // string character by character and was ~5% of the relay's CPU in the drain.
+  if (auto bad = FindInvalidUtf8(json)) {
+    return InvalidArgumentError("fields are not valid UTF-8 at offset " + std::to_string(*bad));
+  }
   FieldsHandler handler(external_id_field, max_depth);
   rapidjson::Reader reader;
   rapidjson::MemoryStream stream(json.data(), json.size());
-  rapidjson::ParseResult ok =
-      reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(stream,
-                                                                                           handler);
+  rapidjson::ParseResult ok = reader.Parse<rapidjson::kParseIterativeFlag>(stream, handler);
   if (!ok) {
     if (!handler.error().empty()) return InvalidArgumentError(handler.error());
     return InvalidArgumentError(std::string("fields are not valid JSON: ") +
