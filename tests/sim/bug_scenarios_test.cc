@@ -121,5 +121,35 @@ TEST(BugScenarioTest, ACrashAfterTheAnswerNeverMakesASecondRecordByDefault) {
   EXPECT_GT(crashed, 5);
 }
 
+// Four relays share a ceiling of 2 requests/s over 16 partitions: each owns 4 and takes 0.5/s, and
+// together they hold the ceiling (before: every instance was raised to at least 1 request/s, so
+// four of them sent 4/s, twice the org's ceiling).
+TEST(BugScenarioTest, ManyInstancesHoldASmallCeilingTogether) {
+  for (uint64_t seed : {61, 62}) {
+    Scenario s = FaultFree(seed);
+    for (auto& e : s.events) e.visible_at = At(s, Clock::Duration::zero());
+    s.topics = {{s.topics.front().first, 16}};
+    std::erase_if(s.actions, [](const Action& a) { return a.slot != 0; });
+    s.slots = 4;
+    for (int slot = 1; slot < 4; ++slot) {
+      s.actions.push_back(
+          Action{Action::Kind::kStart, At(s, milliseconds(100 * slot)), slot, true});
+    }
+    s.options.requests_per_second = 2;
+    s.options.max_records = 1;
+    s.options.max_in_flight = 4;
+    s.time_limit = At(s, seconds(1000));
+    const RunResult run = RunScenario(s);
+    const auto v = Check(run.facts);
+    EXPECT_TRUE(v.empty()) << "seed " << seed << ": " << Describe(v);
+    // Over 30 s once all four have their share: the ceiling's 60 calls, plus one burst token each.
+    const TimePoint from = At(s, seconds(10)), to = At(s, seconds(40));
+    int64_t calls = 0;
+    for (const auto& c : run.facts.calls) calls += (c.start >= from && c.start < to) ? 1 : 0;
+    EXPECT_LE(calls, 60 + 4) << "seed " << seed;
+    EXPECT_GE(calls, 50) << "seed " << seed << ": the ceiling should be used, not starved";
+  }
+}
+
 }  // namespace
 }  // namespace sluice::sim

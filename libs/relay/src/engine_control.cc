@@ -223,15 +223,15 @@ void Engine::RecomputeShare() {
   const auto assigned = static_cast<int64_t>(book_.partitions().size());
   int64_t total = 0;
   std::set<std::string> counted;
+  // Asked again on every rebalance, so a topic that grew counts its new partitions (adding
+  // partitions to a subscribed topic triggers a rebalance). The last count stands in when the
+  // broker cannot answer.
   auto count_topic = [&](const std::string& topic) {
     if (!counted.insert(topic).second) return;
+    auto n = parts_.admin->PartitionCount(topic);
+    if (n.ok()) topic_partitions_[topic] = *n;
     auto it = topic_partitions_.find(topic);
-    if (it == topic_partitions_.end()) {
-      auto n = parts_.admin->PartitionCount(topic);
-      if (!n.ok()) return;
-      it = topic_partitions_.emplace(topic, *n).first;
-    }
-    total += it->second;
+    if (it != topic_partitions_.end()) total += it->second;
   };
   for (const auto& t : options_.topics) {
     if (!t.empty() && t[0] == '^') {
@@ -241,9 +241,10 @@ void Engine::RecomputeShare() {
         std::regex re(t.substr(1));
         for (const auto& info : *topics) {
           if (std::regex_search(info.name, re) &&
-              info.name.find(options_.dlq_suffix) == std::string::npos) {
+              info.name.find(options_.dlq_suffix) == std::string::npos &&
+              counted.insert(info.name).second) {
             topic_partitions_[info.name] = info.partitions;
-            count_topic(info.name);
+            total += info.partitions;
           }
         }
       } catch (const std::regex_error&) {

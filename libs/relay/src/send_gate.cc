@@ -136,9 +136,11 @@ void SendGate::MarkBudgetExhausted() { budget_->MarkExhausted(); }
 
 void SendGate::ApplyShare(int64_t assigned, int64_t total) {
   if (assigned <= 0) return;  // keep the last share; nothing is sent without partitions
-  const double rps = flow::ScaleForShare(options_.requests_per_second, assigned, total)
+  // Rates get no minimum: a share under 1 request/s is a slower bucket (one call every few
+  // seconds), and a floor of 1 per instance would let many instances together pass the ceiling.
+  const double rps = flow::ScaleForShare(options_.requests_per_second, assigned, total, 0.0)
                          .value_or(options_.requests_per_second);
-  const double recs = flow::ScaleForShare(options_.records_per_second, assigned, total)
+  const double recs = flow::ScaleForShare(options_.records_per_second, assigned, total, 0.0)
                           .value_or(options_.records_per_second);
   const int64_t inflight = flow::ScaleCountForShare(options_.max_in_flight, assigned, total)
                                .value_or(options_.max_in_flight);
