@@ -9,6 +9,7 @@
 #include "sluice/relay/options.h"
 #include "sluice/relay/real_parts.h"
 #include "sluice/relay/relay.h"
+#include "sluice/schemas/schemas.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -30,7 +31,8 @@ int main(int argc, char** argv) {
   auto shutdown = sluice::InstallSignalHandlers();
 
   sluice::config::LoadOptions load;
-  load.schema_path = sluice::relay::FindSchema("relay.config.schema.json");
+  load.schema_json = std::string(sluice::schemas::Get("relay.config.schema.json").value());
+  load.schema_name = "relay.config.schema.json";
   load.env_prefix = "SLUICE_RELAY_";
   auto config = sluice::config::Config::LoadFile(config_path, load);
   if (!config.ok()) {

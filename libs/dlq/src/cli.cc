@@ -7,30 +7,12 @@
 
 #include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
+#include "sluice/schemas/schemas.h"
 
 namespace sluice::dlq {
 namespace {
 
 constexpr char kHelpHint[] = "run 'sluice-dlq --help' (or 'sluice-dlq COMMAND --help')";
-
-// The config file: every key optional; the command line wins.
-constexpr char kConfigSchema[] = R"({
-  "$schema": "http://json-schema.org/draft-04/schema#",
-  "title": "sluice-dlq config",
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "bootstrap": {"type": "string", "minLength": 1},
-    "kafka": {"type": "object",
-              "additionalProperties": {"type": ["string", "number", "integer", "boolean"]}},
-    "topic": {"type": "string", "minLength": 1, "maxLength": 249},
-    "timeout": {"type": ["string", "integer"]},
-    "idle_timeout": {"type": ["string", "integer"]},
-    "max_replays": {"type": "integer", "minimum": 0},
-    "batch_size": {"type": "integer", "minimum": 1, "maximum": 100000},
-    "rate": {"type": "number", "minimum": 0}
-  }
-})";
 
 struct Flags {
   cli::KafkaFlags kafka;
@@ -56,7 +38,7 @@ Status LoadConfig(const std::string& path, Flags* f) {
   config::LoadOptions lo;
   lo.max_file_bytes = 1024 * 1024;
   ASSIGN_OR_RETURN(config::Config cfg,
-                   cli::LoadConfigFile(path, kConfigSchema, "dlq.config.schema.json", lo));
+                   cli::LoadConfigFile(path, ConfigSchema(), "dlq.config.schema.json", lo));
   if (cfg.Has("/bootstrap")) f->kafka.bootstrap = cfg.GetString("/bootstrap", f->kafka.bootstrap);
   f->kafka.config_properties = cfg.GetStringMap("/kafka");
   if (cfg.Has("/topic")) f->topic = cfg.GetString("/topic", f->topic);
@@ -201,7 +183,10 @@ Result<Command> Build(const std::string& mode, Flags& f, int64_t now_ms) {
 
 }  // namespace
 
-std::string_view ConfigSchema() { return kConfigSchema; }
+std::string_view ConfigSchema() {
+  // schemas/ always holds it (tests/unit/schemas checks the list), so value() cannot throw.
+  return schemas::Get("dlq.config.schema.json").value();
+}
 
 Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t now_ms) {
   Flags f;

@@ -5,9 +5,9 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 
-#include "flood_config_schema.h"
 #include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
+#include "sluice/schemas/schemas.h"
 
 namespace sluice::flood {
 namespace {
@@ -273,7 +273,10 @@ Result<Command> Build(const std::string& mode, Flags& f) {
 
 }  // namespace
 
-std::string_view FloodConfigSchema() { return kFloodConfigSchema; }
+std::string_view FloodConfigSchema() {
+  // schemas/ always holds it (tests/unit/schemas checks the list), so value() cannot throw.
+  return schemas::Get("flood.config.schema.json").value();
+}
 
 Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
   Flags f;
