@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "sluice/build_info/build_info.h"
 #include "sluice/config/config.h"
 #include "sluice/core/logging.h"
 #include "sluice/core/shutdown.h"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
       ->required();
   app.add_flag("--check-config", check_only, "Validate the config file and exit");
   app.add_option("--log-level", log_level, "Overrides logging.level");
+  sluice::build_info::AddVersionFlag(app, "sluice-relay");
   CLI11_PARSE(app, argc, argv);
 
   // Before any thread starts: SIGINT/SIGTERM become a shutdown request; a second one exits.

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/build_info/build_info.h"
 #include "sluice/config/config.h"
 #include "sluice/core/clock.h"
 #include "sluice/core/logging.h"
@@ -240,6 +241,7 @@ int main(int argc, char** argv) {
   flags.Add("--ledger-max-memory-entries", &sim.ledger.max_memory_entries,
             "Ledger entries kept in memory (0: all)", g_ledger);
 
+  sluice::build_info::AddVersionFlag(app, "sluice-sfsim");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

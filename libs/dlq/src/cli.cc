@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 
+#include "sluice/build_info/build_info.h"
 #include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
 #include "sluice/schemas/schemas.h"
@@ -245,10 +246,17 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t n
   cli::AddProgressFlag(*replay, &f.progress);
   replay->add_flag("--json", f.json, "the summary as one JSON object");
 
+  build_info::AddVersionFlag(app, "sluice-dlq");
+
   std::vector<std::string> args(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
   std::reverse(args.begin(), args.end());  // CLI11 takes them reversed
   try {
     app.parse(args);
+  } catch (const CLI::CallForVersion& e) {
+    Command c;
+    c.kind = Command::Kind::kHelp;
+    c.help = std::string(e.what()) + "\n";
+    return c;
   } catch (const CLI::CallForHelp&) {
     Command c;
     for (CLI::App* sub : {stats, list, show, replay}) {

@@ -29,7 +29,7 @@ using ProgressMode = cli::ProgressMode;
 struct Command {
   enum class Kind { kHelp, kStats, kList, kShow, kReplay };
   Kind kind = Kind::kHelp;
-  std::string help;  // kHelp: the text to print (exit 0)
+  std::string help;  // kHelp: the text to print (exit 0): the help, or --version's text
   KafkaOptions kafka;
   std::string topic;
   Filter filter;
