@@ -36,7 +36,7 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "sluice maintainers <sluice@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "Kafka to Salesforce relay: no loss, no duplicates, at the rate the org can take")
-set(CPACK_PACKAGE_DESCRIPTION
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
     "sluice-relay drains Kafka topics into the Salesforce REST API with per-key order, retries, an "
     "idempotency store and a dead-letter topic; sluice-dlq inspects and replays the dead-letter "
     "topic; sluice-flood floods topics and measures the drain; sluice-sfsim simulates an org. "

@@ -17,6 +17,7 @@ echo "$deb"
 info=$(dpkg-deb -I "$deb")
 echo "$info"
 echo "$info" | grep -qx ' Package: sluice' || fail "Package is not sluice"
+echo "$info" | grep -q 'an idempotency store' || fail "the description is garbled"
 depends=$(echo "$info" | sed -n 's/^ Depends: //p')
 for dep in adduser 'libc6 ' librdkafka1 libcurl4 libssl3 libsqlite3-0 libyaml-cpp libspdlog libfmt \
   'libstdc++6'; do
