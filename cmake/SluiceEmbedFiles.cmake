@@ -7,6 +7,7 @@
 # sorted by name; each data array has a NUL after its `size` bytes. Bytes, not a raw string
 # literal, so no file content can end the literal early. The output is rewritten only when its
 # content changes, so an unchanged file rebuilds nothing.
+cmake_minimum_required(VERSION 3.25)  # policies for script mode (CMP0053: @VAR@ in file(CONFIGURE))
 foreach(var DIR GLOB NAMESPACE OUTPUT)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "SluiceEmbedFiles.cmake: -D${var}=... is required")

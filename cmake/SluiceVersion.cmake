@@ -4,6 +4,7 @@
 # checkout (a tarball unpacked inside some other repository must not take that one's version), and
 # PROJECT_VERSION otherwise (no git, or not a checkout). The output is rewritten only when the
 # version changes, so an unchanged tree recompiles nothing.
+cmake_minimum_required(VERSION 3.25)  # policies for script mode (CMP0053: @VAR@ in file(CONFIGURE))
 foreach(var SOURCE_DIR PROJECT_VERSION OUTPUT)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "SluiceVersion.cmake: -D${var}=... is required")
