@@ -1,5 +1,6 @@
 # Helper functions for sluice targets.
 
+include(GNUInstallDirs)
 include(GoogleTest)
 
 # Warnings as errors on our own code only; sanitizers on everything when SLUICE_SANITIZE is set.
@@ -24,12 +25,18 @@ function(sluice_library name)
   sluice_set_compile_options(sluice_${name})
 endfunction()
 
-# sluice_executable(<name> SOURCES ... [DEPS ...]): a service or tool binary in build/bin/.
+# sluice_executable(<name> [INSTALL] SOURCES ... [DEPS ...]): a service or tool binary in
+# build/bin/. INSTALL puts it in bin/ of `cmake --install` and of the Debian package. Every one is
+# listed in the global property SLUICE_EXECUTABLES (tests/install checks each one's --version).
 function(sluice_executable name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "INSTALL" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
   sluice_set_compile_options(${name})
+  set_property(GLOBAL APPEND PROPERTY SLUICE_EXECUTABLES ${name})
+  if(ARG_INSTALL)
+    install(TARGETS ${name} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  endif()
 endfunction()
 
 # sluice_test(<name> [DEPS ...] [LABELS ...] [PROPERTIES ...])
@@ -79,4 +86,23 @@ mv \"$2.tmp\" \"$2\"" ${broker} ${data_dir} ${addr_file})
                        LABELS "${ARG_LABELS}" TIMEOUT 900)
   set_tests_properties(${name}.broker.stop PROPERTIES FIXTURES_CLEANUP ${fixture}
                        LABELS "${ARG_LABELS}" TIMEOUT 120)
+endfunction()
+
+# sluice_embed_files(<target> DIR <dir> GLOB <pattern> NAMESPACE <ns>)
+# Adds to <target> a source generated at build time (cmake/SluiceEmbedFiles.cmake) that holds every
+# file matching <dir>/<pattern> as bytes; a file added to <dir> re-runs the configure step, a file
+# changed regenerates the source.
+function(sluice_embed_files target)
+  cmake_parse_arguments(ARG "" "DIR;GLOB;NAMESPACE" "" ${ARGN})
+  file(GLOB inputs CONFIGURE_DEPENDS ${ARG_DIR}/${ARG_GLOB})
+  set(output ${CMAKE_CURRENT_BINARY_DIR}/generated/${target}_embedded_files.cc)
+  set(script ${PROJECT_SOURCE_DIR}/cmake/SluiceEmbedFiles.cmake)
+  add_custom_command(
+    OUTPUT ${output}
+    COMMAND ${CMAKE_COMMAND} -DDIR=${ARG_DIR} -DGLOB=${ARG_GLOB} -DNAMESPACE=${ARG_NAMESPACE}
+            -DOUTPUT=${output} -P ${script}
+    DEPENDS ${inputs} ${script}
+    COMMENT "Embedding ${ARG_DIR}/${ARG_GLOB} into ${target}"
+    VERBATIM)
+  target_sources(${target} PRIVATE ${output})
 endfunction()

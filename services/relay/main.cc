@@ -3,12 +3,14 @@
 #include <cstdio>
 #include <iostream>
 
+#include "sluice/build_info/build_info.h"
 #include "sluice/config/config.h"
 #include "sluice/core/logging.h"
 #include "sluice/core/shutdown.h"
 #include "sluice/relay/options.h"
 #include "sluice/relay/real_parts.h"
 #include "sluice/relay/relay.h"
+#include "sluice/schemas/schemas.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -24,13 +26,15 @@ int main(int argc, char** argv) {
       ->required();
   app.add_flag("--check-config", check_only, "Validate the config file and exit");
   app.add_option("--log-level", log_level, "Overrides logging.level");
+  sluice::build_info::AddVersionFlag(app, "sluice-relay");
   CLI11_PARSE(app, argc, argv);
 
   // Before any thread starts: SIGINT/SIGTERM become a shutdown request; a second one exits.
   auto shutdown = sluice::InstallSignalHandlers();
 
   sluice::config::LoadOptions load;
-  load.schema_path = sluice::relay::FindSchema("relay.config.schema.json");
+  load.schema_json = std::string(sluice::schemas::Get("relay.config.schema.json").value());
+  load.schema_name = "relay.config.schema.json";
   load.env_prefix = "SLUICE_RELAY_";
   auto config = sluice::config::Config::LoadFile(config_path, load);
   if (!config.ok()) {

@@ -10,18 +10,19 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "sluice/build_info/build_info.h"
 #include "sluice/config/config.h"
 #include "sluice/core/clock.h"
 #include "sluice/core/logging.h"
 #include "sluice/core/shutdown.h"
 #include "sluice/http/server.h"
+#include "sluice/schemas/schemas.h"
 #include "sluice/sfsim/simulator.h"
 
 namespace {
@@ -130,26 +131,12 @@ sluice::Status ApplyServerConfig(const sluice::config::Config& c, ServerFlags* s
   return sluice::Status::Ok();
 }
 
-std::string DefaultSchemaPath() {
-  // Next to the binary when installed (share/sluice/schemas), else the source tree it was built
-  // from.
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    auto installed =
-        exe.parent_path().parent_path() / "share/sluice/schemas/sfsim.config.schema.json";
-    if (std::filesystem::exists(installed, ec)) return installed.string();
-  }
-  return std::string(SLUICE_SFSIM_SCHEMA_PATH);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   SimOptions sim;
   ServerFlags server;
   std::string config_path;
-  std::string schema_path = DefaultSchemaPath();
   std::string log_level = "info";
   bool log_json = true;
   std::vector<std::string> object_json;
@@ -167,8 +154,6 @@ int main(int argc, char** argv) {
                  "YAML config file (schemas/sfsim.config.schema.json); flags override it, "
                  "SLUICE_SFSIM_<GROUP>__<KEY> environment variables override the file")
       ->check(CLI::ExistingFile);
-  app.add_option("--config-schema", schema_path, "JSON Schema the config file is validated with")
-      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   app.add_flag("--log-json,!--log-text", log_json, "JSON-lines logs (default) or plain text");
@@ -256,6 +241,7 @@ int main(int argc, char** argv) {
   flags.Add("--ledger-max-memory-entries", &sim.ledger.max_memory_entries,
             "Ledger entries kept in memory (0: all)", g_ledger);
 
+  sluice::build_info::AddVersionFlag(app, "sluice-sfsim");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -278,7 +264,8 @@ int main(int argc, char** argv) {
 
   if (!config_path.empty()) {
     sluice::config::LoadOptions load;
-    load.schema_path = schema_path;
+    load.schema_json = std::string(sluice::schemas::Get("sfsim.config.schema.json").value());
+    load.schema_name = "sfsim.config.schema.json";
     load.env_prefix = "SLUICE_SFSIM_";
     auto config = sluice::config::Config::LoadFile(config_path, load);
     if (!config.ok()) return fail(config.status().message());

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/build_info/build_info.h"
 #include "sluice/core/logging.h"
 #include "sluice/core/shutdown.h"
 #include "sluice/flood/cli.h"
@@ -18,8 +19,6 @@
 #include "sluice/flood/runner.h"
 
 namespace {
-
-constexpr char kVersion[] = "0.1.0";
 
 std::string Join(const std::vector<std::string>& args) {
   std::string out;
@@ -82,7 +81,7 @@ int main(int argc, char** argv) {
 
   sluice::flood::RunOptions run = cmd->run;
   run.command_line = Join(args);
-  run.tool_version = kVersion;
+  run.tool_version = std::string(sluice::build_info::SluiceVersion());
   const bool tty = isatty(STDOUT_FILENO) == 1;
   std::unique_ptr<sluice::flood::ProgressSink> progress;
   switch (cmd->progress) {

@@ -356,8 +356,13 @@ Result<Config> Config::Load(std::string_view yaml, const LoadOptions& options,
     RETURN_IF_ERROR(impl->ApplyOverrides(options, *env));
   }
 
-  if (!options.schema_path.empty()) {
-    auto schema = JsonSchema::FromFile(options.schema_path);
+  if (!options.schema_json.empty() || !options.schema_path.empty()) {
+    if (!options.schema_json.empty() && !options.schema_path.empty()) {
+      return InvalidArgumentError("LoadOptions: schema_json and schema_path are both set");
+    }
+    auto schema = options.schema_json.empty()
+                      ? JsonSchema::FromFile(options.schema_path)
+                      : JsonSchema::FromString(options.schema_json, options.schema_name);
     if (!schema.ok()) return schema.status();
     if (auto violation = schema->Validate(impl->doc)) {
       return InvalidArgumentError(impl->Where(violation->pointer) + ": " + violation->message);

@@ -5,32 +5,15 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 
+#include "sluice/build_info/build_info.h"
 #include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
+#include "sluice/schemas/schemas.h"
 
 namespace sluice::dlq {
 namespace {
 
 constexpr char kHelpHint[] = "run 'sluice-dlq --help' (or 'sluice-dlq COMMAND --help')";
-
-// The config file: every key optional; the command line wins.
-constexpr char kConfigSchema[] = R"({
-  "$schema": "http://json-schema.org/draft-04/schema#",
-  "title": "sluice-dlq config",
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "bootstrap": {"type": "string", "minLength": 1},
-    "kafka": {"type": "object",
-              "additionalProperties": {"type": ["string", "number", "integer", "boolean"]}},
-    "topic": {"type": "string", "minLength": 1, "maxLength": 249},
-    "timeout": {"type": ["string", "integer"]},
-    "idle_timeout": {"type": ["string", "integer"]},
-    "max_replays": {"type": "integer", "minimum": 0},
-    "batch_size": {"type": "integer", "minimum": 1, "maximum": 100000},
-    "rate": {"type": "number", "minimum": 0}
-  }
-})";
 
 struct Flags {
   cli::KafkaFlags kafka;
@@ -56,7 +39,7 @@ Status LoadConfig(const std::string& path, Flags* f) {
   config::LoadOptions lo;
   lo.max_file_bytes = 1024 * 1024;
   ASSIGN_OR_RETURN(config::Config cfg,
-                   cli::LoadConfigFile(path, kConfigSchema, "dlq.config.schema.json", lo));
+                   cli::LoadConfigFile(path, ConfigSchema(), "dlq.config.schema.json", lo));
   if (cfg.Has("/bootstrap")) f->kafka.bootstrap = cfg.GetString("/bootstrap", f->kafka.bootstrap);
   f->kafka.config_properties = cfg.GetStringMap("/kafka");
   if (cfg.Has("/topic")) f->topic = cfg.GetString("/topic", f->topic);
@@ -201,7 +184,10 @@ Result<Command> Build(const std::string& mode, Flags& f, int64_t now_ms) {
 
 }  // namespace
 
-std::string_view ConfigSchema() { return kConfigSchema; }
+std::string_view ConfigSchema() {
+  // schemas/ always holds it (tests/unit/schemas checks the list), so value() cannot throw.
+  return schemas::Get("dlq.config.schema.json").value();
+}
 
 Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t now_ms) {
   Flags f;
@@ -260,10 +246,17 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t n
   cli::AddProgressFlag(*replay, &f.progress);
   replay->add_flag("--json", f.json, "the summary as one JSON object");
 
+  build_info::AddVersionFlag(app, "sluice-dlq");
+
   std::vector<std::string> args(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
   std::reverse(args.begin(), args.end());  // CLI11 takes them reversed
   try {
     app.parse(args);
+  } catch (const CLI::CallForVersion& e) {
+    Command c;
+    c.kind = Command::Kind::kHelp;
+    c.help = std::string(e.what()) + "\n";
+    return c;
   } catch (const CLI::CallForHelp&) {
     Command c;
     for (CLI::App* sub : {stats, list, show, replay}) {

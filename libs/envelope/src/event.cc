@@ -13,10 +13,10 @@
 #include <mutex>
 #include <unordered_set>
 
-#include "event_schema_embedded.h"
 #include "sluice/config/json_schema.h"
 #include "sluice/core/utf8.h"
 #include "sluice/envelope/dlq.h"
+#include "sluice/schemas/schemas.h"
 #include "text.h"
 
 namespace sluice::envelope {
@@ -377,7 +377,10 @@ std::string_view OperationName(Operation op) {
   return "unknown";
 }
 
-std::string_view EmbeddedEventSchema() { return kEmbeddedEventSchema; }
+std::string_view EmbeddedEventSchema() {
+  // schemas/ always holds it (tests/unit/schemas checks the list), so value() cannot throw.
+  return schemas::Get("event.schema.json").value();
+}
 
 Status ParsedEvent::status() const {
   if (const auto* failure = std::get_if<Status>(&v_)) return *failure;

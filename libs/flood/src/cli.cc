@@ -5,9 +5,10 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 
-#include "flood_config_schema.h"
+#include "sluice/build_info/build_info.h"
 #include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
+#include "sluice/schemas/schemas.h"
 
 namespace sluice::flood {
 namespace {
@@ -273,7 +274,10 @@ Result<Command> Build(const std::string& mode, Flags& f) {
 
 }  // namespace
 
-std::string_view FloodConfigSchema() { return kFloodConfigSchema; }
+std::string_view FloodConfigSchema() {
+  // schemas/ always holds it (tests/unit/schemas checks the list), so value() cannot throw.
+  return schemas::Get("flood.config.schema.json").value();
+}
 
 Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
   Flags f;
@@ -332,10 +336,17 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
                    "take call latency and records/call from a sluice-flood report JSON");
   plan->add_flag("--json", f.json, "print JSON instead of text");
 
+  build_info::AddVersionFlag(app, "sluice-flood");
+
   std::vector<std::string> args(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
   std::reverse(args.begin(), args.end());  // CLI11 takes them reversed
   try {
     app.parse(args);
+  } catch (const CLI::CallForVersion& e) {
+    Command c;
+    c.kind = Command::Kind::kHelp;
+    c.help = std::string(e.what()) + "\n";
+    return c;
   } catch (const CLI::CallForHelp&) {
     Command c;
     c.kind = Command::Kind::kHelp;

@@ -2,8 +2,6 @@
 
 #include <unistd.h>
 
-#include <filesystem>
-
 #include "sluice/config/config.h"
 
 namespace sluice::relay {
@@ -189,21 +187,6 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.log_json = c.GetBool("/logging/json", o.log_json);
   RETURN_IF_ERROR(o.Validate().WithContext(c.name()));
   return o;
-}
-
-std::string FindSchema(const std::string& file_name) {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> candidates;
-  if (const char* dir = std::getenv("SLUICE_SCHEMA_DIR")) candidates.emplace_back(dir);
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share" / "sluice" / "schemas");
-  candidates.emplace_back("/usr/share/sluice/schemas");
-  candidates.emplace_back(SLUICE_SOURCE_SCHEMA_DIR);
-  for (const auto& dir : candidates) {
-    if (fs::exists(dir / file_name, ec)) return (dir / file_name).string();
-  }
-  return (fs::path(SLUICE_SOURCE_SCHEMA_DIR) / file_name).string();
 }
 
 }  // namespace sluice::relay

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -319,6 +320,25 @@ TEST(ConfigSchemaTest, MissingOrBrokenSchemaIsAnError) {
   Status s = Config::LoadString(kValid, o).status();
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("schema is not JSON"));
+}
+
+TEST(ConfigSchemaTest, SchemaTextValidatesLikeTheFile) {
+  std::ifstream in(kSchema);
+  std::stringstream text;
+  text << in.rdbuf();
+  LoadOptions o;
+  o.schema_json = text.str();
+  o.schema_name = "relay.schema.json";
+  ASSERT_TRUE(Config::LoadString(kValid, o, "relay.yaml").ok());
+  std::string yaml = kValid;
+  yaml.replace(yaml.find("25.5"), 4, "fast");
+  EXPECT_EQ(Config::LoadString(yaml, o, "relay.yaml").status().message(),
+            "relay.yaml:10:3: /rate/requests_per_second: expected number, got string \"fast\"");
+  o.schema_json = "{not json";
+  EXPECT_THAT(Config::LoadString(kValid, o).status().message(), HasSubstr("relay.schema.json"));
+  o.schema_json = text.str();
+  o.schema_path = kSchema;
+  EXPECT_EQ(Config::LoadString(kValid, o).status().code(), StatusCode::kInvalidArgument);
 }
 
 // ---- environment overrides ----

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sluice/config/config.h"
+#include "sluice/schemas/schemas.h"
 
 namespace sluice::relay {
 namespace {
@@ -25,7 +26,7 @@ salesforce:
 Result<RelayOptions> Load(const std::string& yaml,
                           const std::map<std::string, std::string>& env = {}) {
   config::LoadOptions load;
-  load.schema_path = SLUICE_RELAY_SCHEMA;
+  load.schema_json = std::string(schemas::Get("relay.config.schema.json").value());
   load.env_prefix = "SLUICE_RELAY_";
   load.env = &env;
   auto c = config::Config::LoadString(yaml, load, "relay.yaml");

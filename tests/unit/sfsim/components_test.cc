@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "sim_test_util.h"
@@ -95,6 +96,20 @@ TEST(OptionsTest, DefaultsAreValid) {
   EXPECT_EQ(o.org.objects[1].name, "Contact");
   EXPECT_TRUE(IsValidRecordId(o.org.org_id));
   EXPECT_TRUE(IsValidRecordId(o.org.user_id));
+}
+
+// The relay's default salesforce.event_id_field (and compose/relay.yaml's) is an upsert key on
+// every default sObject, so creates are upserts on it and none goes to the DLQ.
+TEST(OptionsTest, DefaultOrgHasTheRelaysEventIdFieldAsUniqueExternalId) {
+  SimOptions o;
+  for (const ObjectDef& object : o.org.objects) {
+    if (object.platform_event) continue;
+    auto field = std::find_if(object.fields.begin(), object.fields.end(),
+                              [](const FieldDef& f) { return f.name == "Sluice_Event_Id__c"; });
+    ASSERT_NE(field, object.fields.end()) << object.name;
+    EXPECT_TRUE(field->external_id) << object.name;
+    EXPECT_TRUE(field->unique) << object.name;
+  }
 }
 
 TEST(OptionsTest, ApplyConfigJson) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "sluice/build_info/build_info.h"
 #include "sluice/envelope/dlq.h"
 #include "sluice/envelope/event.h"
 #include "sluice/kafka/admin.h"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   app.add_option("--source", source, "source topic; the DLQ is SOURCE.dlq")->required();
   app.add_option("--records", records);
   app.add_option("--partitions", partitions);
+  sluice::build_info::AddVersionFlag(app, "sluice-bench-dlq-fill");
   CLI11_PARSE(app, argc, argv);
   using namespace sluice;
   const std::string dlq = source + ".dlq";

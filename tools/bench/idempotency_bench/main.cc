@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "sluice/build_info/build_info.h"
 #include "sluice/idempotency/group_commit.h"
 #include "sluice/idempotency/store.h"
 #include "sluice/metrics/histogram.h"
@@ -163,6 +164,7 @@ int main(int argc, char** argv) {
   app.add_flag("--reopen", reopen,
                "Close without merging what is staged, then time opening the store again (the "
                "staging table's reload and the Bloom filter's build)");
+  sluice::build_info::AddVersionFlag(app, "sluice-bench-idempotency");
   CLI11_PARSE(app, argc, argv);
 
   const auto stream = MakeStream(events, batch, seed);

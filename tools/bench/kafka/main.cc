@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <string>
 
+#include "sluice/build_info/build_info.h"
 #include "sluice/kafka/admin.h"
 #include "sluice/kafka/consumer.h"
 #include "sluice/kafka/producer.h"
@@ -135,6 +136,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"produce", "consume", "both", "create"}));
   app.add_option("--create-partitions", create_partitions, "create the topic first");
   app.add_option("--property", property_args, "librdkafka property k=v (repeatable)");
+  sluice::build_info::AddVersionFlag(app, "sluice-bench-kafka");
   CLI11_PARSE(app, argc, argv);
 
   std::map<std::string, std::string> properties;

@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "sluice/build_info/build_info.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -103,6 +105,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--client-id", client_id)->capture_default_str();
   app.add_option("--client-secret", client_secret)->capture_default_str();
+  sluice::build_info::AddVersionFlag(app, "sluice-bench-sfsim");
   CLI11_PARSE(app, argc, argv);
   if (mode != "collections" && mode != "single" && mode != "hold") {
     std::fprintf(stderr, "unknown --mode %s\n", mode.c_str());

@@ -30,8 +30,11 @@ namespace sluice::config {
 
 // How to load a config. Thread-safety: a value type.
 struct LoadOptions {
-  // JSON Schema (draft-04, as RapidJSON 1.1 supports it) to validate the merged document against.
-  // Default empty: no validation.
+  // JSON Schema (draft-04, as RapidJSON 1.1 supports it) to validate the merged document against:
+  // the text itself (e.g. from sluice::schemas::Get), named `schema_name` in errors, or a file.
+  // At most one of the two. Default empty: no validation.
+  std::string schema_json;
+  std::string schema_name = "<schema>";
   std::string schema_path;
 
   // Environment variables that start with this prefix override values: with "SLUICE_RELAY_",

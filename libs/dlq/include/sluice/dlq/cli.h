@@ -29,7 +29,7 @@ using ProgressMode = cli::ProgressMode;
 struct Command {
   enum class Kind { kHelp, kStats, kList, kShow, kReplay };
   Kind kind = Kind::kHelp;
-  std::string help;  // kHelp: the text to print (exit 0)
+  std::string help;  // kHelp: the text to print (exit 0): the help, or --version's text
   KafkaOptions kafka;
   std::string topic;
   Filter filter;
@@ -50,7 +50,7 @@ struct Command {
 // invalid config file, a missing --topic or bootstrap.
 Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t now_ms);
 
-// The embedded config schema (JSON Schema draft-04).
+// The config file's schema, schemas/dlq.config.schema.json as compiled in (JSON Schema draft-04).
 std::string_view ConfigSchema();
 
 }  // namespace sluice::dlq

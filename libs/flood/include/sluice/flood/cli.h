@@ -22,7 +22,7 @@ using ProgressMode = cli::ProgressMode;
 struct Command {
   enum class Kind { kRun, kPlan, kHelp };
   Kind kind = Kind::kHelp;
-  // kHelp: the text to print (exit 0).
+  // kHelp: the text to print (exit 0): the help, or with --version the version text.
   std::string help;
   // kRun
   RunOptions run;

@@ -155,8 +155,4 @@ struct RelayOptions {
 // `client_secret_file` works.
 Result<RelayOptions> RelayOptionsFromConfig(const config::Config& config);
 
-// Where a schema file of this build is: $SLUICE_SCHEMA_DIR, then <dir of the binary>/../share/
-// sluice/schemas, then the source tree's schemas/ (for builds run from the tree).
-std::string FindSchema(const std::string& file_name);
-
 }  // namespace sluice::relay
