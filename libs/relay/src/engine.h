@@ -82,6 +82,9 @@ class Engine final : public kafka::RebalanceListener {
   void ProbeBudget();
   void Authenticate();
   void RecomputeShare();
+  // After every assign and revoke: the topics the lag sampler asks about, and the partitions whose
+  // lag is exported.
+  void PublishAssignment();
   void UpdateHealth();
   // Runs completions until nothing of `only` (every partition when null) is in progress — or, with
   // calls_only, in a Salesforce call — or until `deadline`; true when idle.

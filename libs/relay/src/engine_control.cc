@@ -31,13 +31,7 @@ void Engine::OnAssigned(kafka::Consumer&, const std::vector<kafka::TopicPartitio
     if (!s.ok()) log_->warn("setting the pause state of assigned partitions: {}", s.ToString());
   }
   RecomputeShare();
-  std::lock_guard lock(health_mu_);
-  assigned_topics_.clear();
-  for (const auto& [tp, ps] : book_.partitions()) {
-    if (assigned_topics_.empty() || assigned_topics_.back() != tp.topic) {
-      assigned_topics_.push_back(tp.topic);
-    }
-  }
+  PublishAssignment();
 }
 
 void Engine::OnRevoked(kafka::Consumer&, const std::vector<kafka::TopicPartition>& parts) {
@@ -98,6 +92,21 @@ void Engine::OnRevoked(kafka::Consumer&, const std::vector<kafka::TopicPartition
       idle ? std::string()
            : fmt::format("; {} events still in progress were abandoned uncommitted", abandoned));
   RecomputeShare();
+  PublishAssignment();
+}
+
+void Engine::PublishAssignment() {
+  std::set<std::pair<std::string, int32_t>> owned;
+  std::vector<std::string> topics;
+  for (const auto& [tp, ps] : book_.partitions()) {
+    owned.emplace(tp.topic, tp.partition);
+    if (topics.empty() || topics.back() != tp.topic) topics.push_back(tp.topic);
+  }
+  // Lag is exported for owned partitions only: every instance samples whole topics, and a sum
+  // over instances must count each partition once.
+  metrics_.SetOwnedPartitions(std::move(owned));
+  std::lock_guard lock(health_mu_);
+  assigned_topics_ = std::move(topics);
 }
 
 void Engine::MaybeCommit(bool force, const std::set<flow::PartitionId>* only) {

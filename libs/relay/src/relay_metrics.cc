@@ -112,7 +112,16 @@ void RelayMetrics::CountDeadLetter(const std::string& error_class, const std::st
 
 void RelayMetrics::SetLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag) {
   std::lock_guard lock(lag_mu_);
-  for (const auto& l : lag) lag_[{topic, l.partition}] = l.lag;
+  for (const auto& l : lag) {
+    std::pair<std::string, int32_t> tp{topic, l.partition};
+    if (owned_.count(tp) > 0) lag_[std::move(tp)] = l.lag;
+  }
+}
+
+void RelayMetrics::SetOwnedPartitions(std::set<std::pair<std::string, int32_t>> owned) {
+  std::lock_guard lock(lag_mu_);
+  owned_ = std::move(owned);
+  std::erase_if(lag_, [this](const auto& entry) { return owned_.count(entry.first) == 0; });
 }
 
 std::optional<int64_t> RelayMetrics::Lag(const std::string& topic, int32_t partition) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,13 +53,17 @@ struct RelayMetrics {
                 flow::ConcurrencyGate* gate, flow::CircuitBreaker* breaker, flow::Aimd* aimd);
   void CountRequest(salesforce::ErrorClass c);
   void CountDeadLetter(const std::string& error_class, const std::string& code);
+  // Keeps the lag of owned partitions only (SetOwnedPartitions); the others are dropped.
   void SetLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag);
+  // The partitions this instance owns now; the lag of any other is forgotten.
+  void SetOwnedPartitions(std::set<std::pair<std::string, int32_t>> owned);
   // The last lag reported for one partition; nullopt when none was.
   std::optional<int64_t> Lag(const std::string& topic, int32_t partition);
 
  private:
   std::mutex lag_mu_;
-  std::map<std::pair<std::string, int32_t>, int64_t> lag_;
+  std::map<std::pair<std::string, int32_t>, int64_t> lag_;  // guarded by lag_mu_
+  std::set<std::pair<std::string, int32_t>> owned_;         // guarded by lag_mu_
 };
 
 }  // namespace sluice::relay
