@@ -5,12 +5,14 @@
 #include <latch>
 #include <random>
 
+#include "sluice/build_info/build_info.h"
 #include "sluice/http/client.h"
 #include "sluice/idempotency/group_commit.h"
 #include "sluice/idempotency/retention.h"
 #include "sluice/kafka/admin.h"
 #include "sluice/kafka/consumer.h"
 #include "sluice/kafka/producer.h"
+#include "sluice/metrics/process.h"
 #include "sluice/salesforce/auth.h"
 #include "sluice/salesforce/client.h"
 #include "sluice/salesforce/stats.h"
@@ -144,17 +146,30 @@ Result<std::unique_ptr<RealSalesforce>> MakeSalesforce(const RelayOptions& optio
   ASSIGN_OR_RETURN(sf->client_, salesforce::SalesforceClient::Create(sf_options, *sf->http_,
                                                                      *sf->tokens_, &sf->stats_));
   const salesforce::SalesforceStats* st = &sf->stats_;
-  auto add = [&](const char* name, const char* help, std::function<double()> fn) -> Status {
-    ASSIGN_OR_RETURN(auto handle, registry.AddCallbackGauge(name, help, std::move(fn)));
+  auto add = [&](const char* name, const char* help, metrics::MetricType type,
+                 std::function<std::optional<double>()> read) -> Status {
+    ASSIGN_OR_RETURN(auto handle,
+                     metrics::AddOptionalValue(registry, name, help, type, std::move(read)));
     sf->stats_handles_.push_back(std::move(handle));
     return Status::Ok();
   };
+  // The API usage is absent until an answer has carried Sforce-Limit-Info (not -1, which a
+  // dashboard would draw as a ratio).
+  auto known = [](const std::atomic<int64_t>& v) -> std::optional<double> {
+    const int64_t n = v.load();
+    if (n < 0) return std::nullopt;
+    return static_cast<double>(n);
+  };
   RETURN_IF_ERROR(add("sluice_relay_api_usage_used", "Daily API calls used (Sforce-Limit-Info).",
-                      [st] { return static_cast<double>(st->api_usage_used.load()); }));
+                      metrics::MetricType::kGauge,
+                      [st, known] { return known(st->api_usage_used); }));
   RETURN_IF_ERROR(add("sluice_relay_api_usage_max", "Daily API allocation (Sforce-Limit-Info).",
-                      [st] { return static_cast<double>(st->api_usage_max.load()); }));
-  RETURN_IF_ERROR(add("sluice_relay_token_requests_total", "OAuth token requests made.",
-                      [st] { return static_cast<double>(st->token_requests.load()); }));
+                      metrics::MetricType::kGauge,
+                      [st, known] { return known(st->api_usage_max); }));
+  RETURN_IF_ERROR(
+      add("sluice_relay_token_requests_total", "OAuth token requests made.",
+          metrics::MetricType::kCounter,
+          [st] { return std::optional<double>(static_cast<double>(st->token_requests.load())); }));
   return sf;
 }
 
@@ -164,6 +179,17 @@ Result<RelayParts> MakeRealParts(const RelayOptions& options, Clock& clock) {
   RelayParts parts;
   parts.clock = &clock;
   parts.registry = std::make_shared<metrics::Registry>();
+  ASSIGN_OR_RETURN(parts.registered_with_relay, metrics::AddProcessMetrics(*parts.registry));
+  const build_info::RuntimeVersions versions = build_info::GetRuntimeVersions();
+  RETURN_IF_ERROR(metrics::AddInfoMetric(
+      *parts.registry, "sluice_build_info",
+      "Always 1: the sluice version this relay was built from and the libraries it runs with.",
+      {{"program", "sluice-relay"},
+       {"version", std::string(build_info::SluiceVersion())},
+       {"librdkafka", versions.librdkafka},
+       {"libcurl", versions.libcurl},
+       {"openssl", versions.openssl},
+       {"sqlite", versions.sqlite}}));
   ASSIGN_OR_RETURN(parts.salesforce, MakeSalesforce(options, clock, *parts.registry));
 
   parts.make_consumer = [options](kafka::RebalanceListener* listener) {

@@ -289,6 +289,15 @@ TEST(RelayTest, TokenExpiryMidRunCausesOneRefresh) {
   ASSERT_TRUE(h->WaitForLedger(first.size(), minutes(2)));
   const double tokens_before = h->MetricValue(0, "sluice_relay_token_requests_total").value_or(-1);
   EXPECT_EQ(tokens_before, 1);
+  // Beside the relay's own metrics: the process's, the build's, and the API usage once known.
+  EXPECT_GT(h->MetricValue(0, "process_resident_memory_bytes").value_or(0), 0);
+  EXPECT_GT(h->MetricValue(0, "process_cpu_seconds_total").value_or(0), 0);
+  EXPECT_GT(h->MetricValue(0, "sluice_relay_api_usage_max").value_or(0), 0);
+  auto text = h->Metrics(0);
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("# TYPE sluice_relay_token_requests_total counter"), std::string::npos);
+  EXPECT_NE(text->find("sluice_build_info{"), std::string::npos) << *text;
+  EXPECT_NE(text->find(R"(program="sluice-relay")"), std::string::npos);
   ASSERT_TRUE(h->sfsim().ScheduleFault(R"({"kind":"expire_tokens"})").ok());
   auto second = ContactEvents(2'000, 400);
   ASSERT_TRUE(h->Produce(second).ok());

@@ -136,6 +136,9 @@ struct RelayParts {
   std::unique_ptr<ParseExecutor> parser;
   // Where the relay's metrics are registered. Null: a registry of its own.
   std::shared_ptr<metrics::Registry> registry;
+  // Metrics registered beside the relay's own (the process's CPU, memory and descriptors) that
+  // must stay registered as long as the relay lives. Declared after `registry`, so they go first.
+  std::vector<metrics::CallbackHandle> registered_with_relay;
   // Seeds the jitter of retries and the circuit breaker.
   uint64_t seed = 0;
 };
