@@ -24,13 +24,47 @@ class EscapedMessageFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
+// The level as the config names it ("warn", not spdlog's "warning"), so a line's level can be
+// pasted back into logging.level.
+class LevelNameFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string_view name = LevelName(msg.level);
+    dest.append(name.data(), name.data() + name.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<LevelNameFlag>();
+  }
+
+ private:
+  static std::string_view LevelName(spdlog::level::level_enum level) {
+    switch (level) {
+      case spdlog::level::trace:
+        return "trace";
+      case spdlog::level::debug:
+        return "debug";
+      case spdlog::level::info:
+        return "info";
+      case spdlog::level::warn:
+        return "warn";
+      case spdlog::level::err:
+        return "error";
+      case spdlog::level::critical:
+        return "critical";
+      default:
+        return "off";
+    }
+  }
+};
+
 std::unique_ptr<spdlog::formatter> MakeFormatter(bool json) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (json) {
-    formatter->add_flag<EscapedMessageFlag>('*').set_pattern(
-        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","msg":"%*"})");
+    formatter->add_flag<EscapedMessageFlag>('*').add_flag<LevelNameFlag>('@').set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%@","logger":"%n","msg":"%*"})");
   } else {
-    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [%n] %v");
+    formatter->add_flag<LevelNameFlag>('@').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%@%$ [%n] %v");
   }
   return formatter;
 }

@@ -1,6 +1,7 @@
 #include "sluice/salesforce/auth.h"
 
 #include <rapidjson/document.h>
+#include <spdlog/spdlog.h>
 
 #include <future>
 #include <mutex>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "json_util.h"
+#include "sluice/core/logging.h"
 #include "sluice/salesforce/jwt.h"
 
 namespace sluice::salesforce {
@@ -234,6 +236,14 @@ class TokenProviderImpl final : public TokenProvider {
     }
     if (!outcome.ok() && stats_ != nullptr) {
       stats_->token_failures.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (outcome.ok()) {
+      // Never the token itself: who and where, so an operator can tell a refresh happened.
+      const AccessToken& t = **outcome;
+      GetLogger("salesforce")
+          ->info("{} a Salesforce access token for user {} of org {} at {}",
+                 t.generation == 1 ? "obtained" : "refreshed", t.user_id.empty() ? "?" : t.user_id,
+                 t.org_id.empty() ? "?" : t.org_id, t.instance_url);
     }
     for (auto& w : waiters) w(outcome);
   }

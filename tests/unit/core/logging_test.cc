@@ -31,6 +31,7 @@ TEST(LoggingTest, WritesOneJsonObjectPerLine) {
   ASSERT_TRUE(SetupLogging("svc", LoggingOptions{.level = "info", .sink = path.string()}));
   GetLogger("comp")->info("said \"hi\"\nthen left");
   GetLogger("comp")->debug("not shown");
+  GetLogger("comp")->warn("careful");
   spdlog::default_logger()->flush();
   GetLogger("comp")->flush();
   std::ifstream in(path);
@@ -41,6 +42,9 @@ TEST(LoggingTest, WritesOneJsonObjectPerLine) {
   EXPECT_NE(line.find(R"("level":"info")"), std::string::npos);
   EXPECT_NE(line.find(R"("logger":"comp")"), std::string::npos);
   EXPECT_NE(line.find(R"("msg":"said \"hi\"\nthen left")"), std::string::npos) << line;
+  // Level names are the config's: "warn", as logging.level spells it, not spdlog's "warning".
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_NE(line.find(R"("level":"warn")"), std::string::npos) << line;
   EXPECT_FALSE(std::getline(in, line)) << "debug line leaked: " << line;
   std::filesystem::remove(path);
 }

@@ -4,12 +4,16 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <rapidjson/document.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "fake_http_transport.h"
+#include "sluice/core/logging.h"
 #include "sluice/salesforce/jwt.h"
 #include "sluice/testing/simulated_clock.h"
 #include "test_keys.h"
@@ -174,6 +178,32 @@ TEST(TokenProviderTest, InvalidateDropsOnlyTheTokenSeen) {
   f.provider->Invalidate(**t1);
   EXPECT_EQ(f.provider->current().get(), t2->get());
   EXPECT_EQ(f.token_requests.load(), 2);
+}
+
+// Each token obtained or refreshed is logged at info, naming the user, org and instance, never the
+// token or the secret.
+TEST(TokenProviderTest, ObtainingAndRefreshingAreLoggedWithoutSecrets) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("sluice_auth_log_" + std::to_string(::getpid()) + ".log");
+  std::filesystem::remove(path);
+  ASSERT_TRUE(SetupLogging("t", LoggingOptions{.level = "info", .sink = path.string()}));
+  spdlog::drop("salesforce");  // made by an earlier test, with the sinks of that time
+  ProviderFixture f;
+  auto t1 = f.provider->GetToken();
+  ASSERT_TRUE(t1.ok());
+  f.provider->Invalidate(**t1);
+  ASSERT_TRUE(f.provider->GetToken().ok());
+  GetLogger("salesforce")->flush();
+  std::ifstream in(path);
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("obtained a Salesforce access token"), std::string::npos) << log;
+  EXPECT_NE(log.find("refreshed a Salesforce access token"), std::string::npos) << log;
+  EXPECT_EQ(log.find("tok1"), std::string::npos) << log;
+  EXPECT_EQ(log.find("tok2"), std::string::npos) << log;
+  EXPECT_EQ(log.find("s3cret"), std::string::npos) << log;
+  ASSERT_TRUE(SetupLogging("t", LoggingOptions{.level = "warn"}));
+  spdlog::drop("salesforce");
+  std::filesystem::remove(path);
 }
 
 TEST(TokenProviderTest, SixteenThreadsSeeingA401CauseExactlyOneRefresh) {
