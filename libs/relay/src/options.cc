@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "sluice/config/config.h"
+#include "sluice/kafka/properties.h"
 
 namespace sluice::relay {
 namespace {
@@ -20,6 +21,8 @@ Status RelayOptions::Validate() const {
   if (bootstrap.empty()) return InvalidArgumentError("kafka.bootstrap is required");
   if (topics.empty()) return InvalidArgumentError("kafka.topics needs at least one topic");
   if (group_id.empty()) return InvalidArgumentError("kafka.group_id must not be empty");
+  // librdkafka's own check of every name and value, so --check-config finds a misspelling.
+  RETURN_IF_ERROR(kafka::CheckProperties(kafka_properties).WithContext("kafka.properties"));
   if (poll_batch == 0) return InvalidArgumentError("kafka.poll_batch must be at least 1");
   if (max_records < 1 || max_records > 200) {
     return InvalidArgumentError("delivery.max_records must be within 1..200");

@@ -221,6 +221,16 @@ INSTANTIATE_TEST_SUITE_P(
                 "kafka: {bootstrap: b, topics: [t]}\nsalesforce: {login_url: u, auth: {flow: "
                 "client_credentials, client_id: a, client_secret_file: /nonexistent/x}}\n",
                 "client_secret"},
+        BadCase{"MisspelledKafkaProperty",
+                "kafka: {bootstrap: b, topics: [t], properties: {security.protocl: SSL}}\n"
+                "salesforce: {login_url: u, auth: {flow: client_credentials, client_id: a, "
+                "client_secret: b}}\n",
+                "security.protocl"},
+        BadCase{"BadKafkaPropertyValue",
+                "kafka: {bootstrap: b, topics: [t], properties: {security.protocol: pigeon}}\n"
+                "salesforce: {login_url: u, auth: {flow: client_credentials, client_id: a, "
+                "client_secret: b}}\n",
+                "security.protocol"},
         BadCase{"BinaryGarbage", std::string("\x01\x02\xff\xfe\x00zz", 7), "relay.yaml"},
         BadCase{"Huge", std::string(5 * 1024 * 1024, '#'), "relay.yaml"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
