@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sluice/build_info/build_info.h"
+#include "sluice/cli/tool_flags.h"
 #include "sluice/core/logging.h"
 #include "sluice/core/shutdown.h"
 #include "sluice/flood/cli.h"
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
   auto shutdown = sluice::InstallSignalHandlers();
 
   sluice::flood::RunOptions run = cmd->run;
-  run.command_line = Join(args);
+  run.command_line = sluice::cli::RedactedCommandLine(args);
   run.tool_version = std::string(sluice::build_info::SluiceVersion());
   const bool tty = isatty(STDOUT_FILENO) == 1;
   std::unique_ptr<sluice::flood::ProgressSink> progress;

@@ -113,4 +113,48 @@ Status UsageError(const std::vector<std::string>& argv, const std::string& messa
   return InvalidArgumentError(fmt::format("{}; {}", message, hint));
 }
 
+std::string RedactedCommandLine(const std::vector<std::string>& argv) {
+  constexpr std::string_view kRedacted = "<redacted>";
+  // "name=value" with the value redacted when the name looks secret.
+  auto property = [&](std::string_view kv) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string_view::npos || !config::IsSecretKeyName(kv.substr(0, eq))) {
+      return std::string(kv);
+    }
+    return std::string(kv.substr(0, eq + 1)) + std::string(kRedacted);
+  };
+  std::string out;
+  auto add = [&](std::string_view word) {
+    if (!out.empty()) out += ' ';
+    out += word;
+  };
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string_view a = argv[i];
+    if (i == 0) {
+      add(a);
+    } else if (a == "-X") {
+      add(a);
+      if (i + 1 < argv.size()) add(property(argv[++i]));
+    } else if (a.starts_with("-X=")) {
+      add("-X=" + property(a.substr(3)));
+    } else if (a.starts_with("-X")) {
+      add("-X" + property(a.substr(2)));
+    } else if (a.starts_with("--") && config::IsSecretKeyName(a.substr(0, a.find('=')))) {
+      const size_t eq = a.find('=');
+      if (eq != std::string_view::npos) {
+        add(std::string(a.substr(0, eq + 1)) + std::string(kRedacted));
+      } else {
+        add(a);
+        if (i + 1 < argv.size()) {
+          ++i;
+          add(kRedacted);
+        }
+      }
+    } else {
+      add(a);
+    }
+  }
+  return out;
+}
+
 }  // namespace sluice::cli

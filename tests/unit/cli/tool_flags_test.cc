@@ -168,3 +168,29 @@ TEST(ToolFlagsTest, ConfigFileIsCheckedAgainstItsSchema) {
 
 }  // namespace
 }  // namespace sluice::cli
+
+namespace sluice::cli {
+namespace {
+
+TEST(RedactedCommandLineTest, SecretPropertiesAndFlagsAreRedactedInEveryForm) {
+  const std::string line = RedactedCommandLine(
+      {"sluice-flood", "burst", "-X", "sasl.password=hunter2", "-Xssl.key.password=pw2",
+       "-X=sasl.oauthbearer.client.secret=s3", "-X", "security.protocol=SASL_SSL",
+       "--client-secret", "s4", "--api-token=s5", "--events", "100", "-X"});
+  for (const char* secret : {"hunter2", "pw2", "s3", "s4", "s5"}) {
+    EXPECT_EQ(line.find(secret), std::string::npos) << secret << " in: " << line;
+  }
+  EXPECT_EQ(line,
+            "sluice-flood burst -X sasl.password=<redacted> -Xssl.key.password=<redacted> "
+            "-X=sasl.oauthbearer.client.secret=<redacted> -X security.protocol=SASL_SSL "
+            "--client-secret <redacted> --api-token=<redacted> --events 100 -X");
+}
+
+TEST(RedactedCommandLineTest, NothingSecretIsLeftAsItIs) {
+  EXPECT_EQ(RedactedCommandLine({"sluice-flood", "rate", "--rate", "50", "-X", "acks=all"}),
+            "sluice-flood rate --rate 50 -X acks=all");
+  EXPECT_EQ(RedactedCommandLine({}), "");
+}
+
+}  // namespace
+}  // namespace sluice::cli

@@ -57,4 +57,10 @@ Status UsageError(const std::vector<std::string>& argv, const std::string& messa
                   const std::vector<std::string_view>& value_flags,
                   const std::vector<std::string_view>& commands, std::string_view hint);
 
+// argv joined with spaces, as a report records it, with secrets replaced by <redacted>: the value
+// of a -X property whose name looks secret (config::IsSecretKeyName: sasl.password,
+// ssl.key.password, ...), in every form CLI11 takes (-X k=v, -Xk=v, -X=k=v), and of a --flag
+// whose name looks secret (--flag v, --flag=v). Reports get attached to tickets.
+std::string RedactedCommandLine(const std::vector<std::string>& argv);
+
 }  // namespace sluice::cli
