@@ -151,5 +151,16 @@ TEST(BugScenarioTest, ManyInstancesHoldASmallCeilingTogether) {
   }
 }
 
+// Credentials refused while a retry hold has expired: the engine feeds nothing until a token is
+// had, so the expired hold must not keep its next wake at "now" (before: it spun the loop for the
+// whole refusal; seeds beyond the CI sweep's first 1,000 found it).
+TEST(BugScenarioTest, NoSpinWhileCredentialsAreRefusedWithARetryDue) {
+  for (uint64_t seed : {1287, 1936, 3451, 5060}) {
+    const RunResult run = RunScenario(MakeScenario(seed));
+    const auto v = Check(run.facts);
+    EXPECT_FALSE(Fired(v, kNoBusyWait)) << "seed " << seed << ": " << Describe(v);
+  }
+}
+
 }  // namespace
 }  // namespace sluice::sim

@@ -218,7 +218,11 @@ void Engine::Dispatch(Clock::TimePoint now) {
   // Held for a reason no timer of the batcher ends: a completion (the store's, the token's)
   // wakes the engine instead.
   dispatch_blocked_ = shutting_down_ || auth_refused_;
-  if (dispatch_blocked_) return;
+  if (dispatch_blocked_) {
+    // Nothing is fed either, so an expired retry hold must not wake the engine (it spun there).
+    feed_blocked_ = true;
+    return;
+  }
   // Feed the batcher with what the scheduler says is ready, but only about as much as the gates
   // could send soon: events taken here hold their key until sent.
   const size_t room = static_cast<size_t>(std::max<int64_t>(gate_->concurrency_limit(), 1)) *
