@@ -7,11 +7,15 @@
 
 #include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
+#include "sluice/core/duration.h"
 
 namespace sluice::dlq {
 namespace {
 
 constexpr char kHelpHint[] = "run 'sluice-dlq --help' (or 'sluice-dlq COMMAND --help')";
+// SLUICE_DLQ_TOPIC=t, SLUICE_DLQ_KAFKA__SASL_PASSWORD=... override the config file's keys (flags
+// override both).
+constexpr char kEnvPrefix[] = "SLUICE_DLQ_";
 
 // The config file: every key optional; the command line wins.
 constexpr char kConfigSchema[] = R"({
@@ -19,13 +23,17 @@ constexpr char kConfigSchema[] = R"({
   "title": "sluice-dlq config",
   "type": "object",
   "additionalProperties": false,
+  "definitions": {
+    "duration": {"type": ["string", "integer"], "minimum": 0, "maximum": 0, "format": "duration",
+                 "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+)$"}
+  },
   "properties": {
     "bootstrap": {"type": "string", "minLength": 1},
     "kafka": {"type": "object",
               "additionalProperties": {"type": ["string", "number", "integer", "boolean"]}},
     "topic": {"type": "string", "minLength": 1, "maxLength": 249},
-    "timeout": {"type": ["string", "integer"]},
-    "idle_timeout": {"type": ["string", "integer"]},
+    "timeout": {"$ref": "#/definitions/duration"},
+    "idle_timeout": {"$ref": "#/definitions/duration"},
     "max_replays": {"type": "integer", "minimum": 0},
     "batch_size": {"type": "integer", "minimum": 1, "maximum": 100000},
     "rate": {"type": "number", "minimum": 0}
@@ -52,20 +60,22 @@ struct Flags {
   std::string progress = "auto";
 };
 
+// The config file at `path` (none when empty) and the SLUICE_DLQ_ environment overrides.
 Status LoadConfig(const std::string& path, Flags* f) {
   config::LoadOptions lo;
   lo.max_file_bytes = 1024 * 1024;
-  ASSIGN_OR_RETURN(config::Config cfg,
-                   cli::LoadConfigFile(path, kConfigSchema, "dlq.config.schema.json", lo));
+  lo.env_prefix = kEnvPrefix;
+  lo.env_ignore = {"SLUICE_DLQ_LOG_LEVEL"};  // read by main.cc, not a config key
+  lo.env_dotted_maps = {"/kafka"};
+  ASSIGN_OR_RETURN(config::Config cfg, cli::LoadConfigFile(path, kConfigSchema, lo));
   if (cfg.Has("/bootstrap")) f->kafka.bootstrap = cfg.GetString("/bootstrap", f->kafka.bootstrap);
   f->kafka.config_properties = cfg.GetStringMap("/kafka");
   if (cfg.Has("/topic")) f->topic = cfg.GetString("/topic", f->topic);
   for (const auto& [key, out] :
        {std::pair{"/timeout", &f->timeout}, std::pair{"/idle_timeout", &f->idle_timeout}}) {
     if (!cfg.Has(key)) continue;
-    auto d = cfg.GetDuration(key);
-    if (!d.ok()) return d.status();
-    *out = std::to_string(d->count());
+    ASSIGN_OR_RETURN(auto d, cfg.GetDuration(key));
+    *out = FormatDuration(d);
   }
   f->max_replays = cfg.GetInt("/max_replays", f->max_replays);
   f->batch_size = cfg.GetInt("/batch_size", f->batch_size);
@@ -107,7 +117,7 @@ void AddFilters(CLI::App* sub, Flags* f) {
 
 Result<std::chrono::milliseconds> Duration(const char* flag, const std::string& text,
                                            bool allow_zero) {
-  auto d = config::ParseDuration(text);
+  auto d = ParseDuration(text);
   if (!d.ok()) return InvalidArgumentError(fmt::format("{}: {}", flag, d.status().message()));
   if (!allow_zero && d->count() <= 0)
     return InvalidArgumentError(std::string(flag) + " must be > 0");
@@ -206,9 +216,10 @@ std::string_view ConfigSchema() { return kConfigSchema; }
 Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t now_ms) {
   Flags f;
   const std::string config_path = cli::ConfigPath(argv);
-  if (!config_path.empty()) {
-    Status st = LoadConfig(config_path, &f);
-    if (!st.ok()) return InvalidArgumentError("--config: " + st.message() + "; " + kHelpHint);
+  Status st = LoadConfig(config_path, &f);
+  if (!st.ok()) {
+    return InvalidArgumentError((config_path.empty() ? "" : "--config: ") + st.message() + "; " +
+                                kHelpHint);
   }
 
   CLI::App app{
@@ -217,6 +228,17 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t n
       "sluice-dlq"};
   app.require_subcommand(1);
   app.fallthrough();
+  app.footer(
+      "Examples:\n"
+      "  sluice-dlq --bootstrap 127.0.0.1:9092 stats --topic sf.contact.events.dlq\n"
+      "  sluice-dlq --bootstrap 127.0.0.1:9092 list --topic sf.contact.events.dlq "
+      "--error-class permanent --since 2h\n"
+      "  sluice-dlq --config dlq.yaml show --topic sf.contact.events.dlq --partition 0 "
+      "--offset 42\n"
+      "  sluice-dlq --config dlq.yaml replay --topic sf.contact.events.dlq --error-code "
+      "UNABLE_TO_LOCK_ROW --dry-run\n"
+      "Durations take their unit: 250ms, 30s, 5m, 1h30m. SLUICE_DLQ_<KEY> variables override "
+      "the config file; flags override both. See docs/DLQ.md.");
   std::string unused_config;
   cli::AddKafkaFlags(app, &f.kafka, &unused_config, "YAML config file (see docs/DLQ.md)");
   app.add_option("--timeout", f.timeout,
