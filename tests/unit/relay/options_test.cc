@@ -26,7 +26,7 @@ Result<RelayOptions> Load(const std::string& yaml,
                           const std::map<std::string, std::string>& env = {}) {
   config::LoadOptions load;
   load.schema_path = SLUICE_RELAY_SCHEMA;
-  load.env_prefix = "SLUICE_RELAY_";
+  SetEnvOverrides(&load);
   load.env = &env;
   auto c = config::Config::LoadString(yaml, load, "relay.yaml");
   if (!c.ok()) return c.status();
