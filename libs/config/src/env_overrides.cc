@@ -44,7 +44,7 @@ namespace {
 
 // librdkafka's settable properties whose names have '_' rather than '.'.
 bool KeepsUnderscores(std::string_view name) {
-  return name == "log_level" || name == "enabled_events";
+  return name == "log_level" || name == "enabled_events" || name == "enable_sasl_queue";
 }
 
 // The override's text as a JSON value: a YAML scalar or flow collection; block structures

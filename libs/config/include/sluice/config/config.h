@@ -54,7 +54,8 @@ struct LoadOptions {
   // JSON pointers of mappings whose keys are librdkafka property names, e.g. "/kafka/properties":
   // an override that creates a key there turns each '_' of its name into '.'
   // (..._KAFKA__PROPERTIES__SECURITY_PROTOCOL sets "security.protocol"), since librdkafka's names
-  // use dots. The names librdkafka spells with '_' (log_level, enabled_events) keep it.
+  // use dots. The settable names librdkafka spells with '_' (log_level, enabled_events,
+  // enable_sasl_queue; tests/unit/kafka checks the list) keep it.
   // Default empty.
   std::set<std::string> env_dotted_maps;
 
