@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <iomanip>
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "sluice/config/config.h"
 #include "sluice/core/duration.h"
@@ -193,6 +195,59 @@ TEST(RelayOptionsSchemaTest, EverySchemaDefaultIsTheCodeDefault) {
   }
   for (const auto& [pointer, accessor] : Accessors()) {
     EXPECT_EQ(defaults.count(pointer), 1u) << pointer << " has no \"default\" in the schema";
+  }
+}
+
+// pointer -> its schema node, for every property with a "minimum" or "maximum" of its own.
+void CollectRanges(const rapidjson::Value& schema, const std::string& pointer,
+                   std::map<std::string, const rapidjson::Value*>* out) {
+  if (!schema.IsObject()) return;
+  if (schema.HasMember("minimum") || schema.HasMember("maximum")) (*out)[pointer] = &schema;
+  auto props = schema.FindMember("properties");
+  if (props != schema.MemberEnd() && props->value.IsObject()) {
+    for (const auto& m : props->value.GetObject()) {
+      CollectRanges(m.value, pointer + "/" + m.name.GetString(), out);
+    }
+  }
+}
+
+// "/delivery/max_in_flight" -> "SLUICE_RELAY_DELIVERY__MAX_IN_FLIGHT".
+std::string EnvName(const std::string& pointer) {
+  std::string out = "SLUICE_RELAY";
+  for (char c : pointer) out += c == '/' ? std::string("__") : std::string(1, std::toupper(c));
+  return out.replace(0, 14, "SLUICE_RELAY_");
+}
+
+TEST(RelayOptionsSchemaTest, EveryBoundTheSchemaAcceptsTheCodeAcceptsToo) {
+  std::ifstream in(SLUICE_RELAY_SCHEMA);
+  std::stringstream text;
+  text << in.rdbuf();
+  rapidjson::Document doc;
+  doc.Parse(text.str().c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  std::map<std::string, const rapidjson::Value*> ranges;
+  CollectRanges(doc, "", &ranges);
+  ASSERT_GT(ranges.size(), 15u);
+  for (const auto& [pointer, node] : ranges) {
+    const bool integer = node->HasMember("type") && (*node)["type"].IsString() &&
+                         std::string((*node)["type"].GetString()) == "integer";
+    const double step = integer ? 1 : 1e-6;
+    std::vector<double> bounds;
+    for (const char* key : {"minimum", "maximum"}) {
+      if (!node->HasMember(key)) continue;
+      const bool min = std::string(key) == "minimum";
+      const char* exclusive_key = min ? "exclusiveMinimum" : "exclusiveMaximum";
+      const bool exclusive = node->HasMember(exclusive_key) && (*node)[exclusive_key].IsTrue();
+      double bound = (*node)[key].GetDouble();
+      if (exclusive) bound += min ? step : -step;
+      bounds.push_back(bound);
+    }
+    for (double bound : bounds) {
+      const std::string value = integer ? std::to_string(static_cast<int64_t>(bound)) : Num(bound);
+      auto o = Load(kMinimal, {{EnvName(pointer), value}});
+      EXPECT_TRUE(o.ok()) << pointer << " = " << value
+                          << " passes the schema but not the code: " << o.status();
+    }
   }
 }
 
