@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "sluice/build_info/build_info.h"
+#include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
 #include "sluice/core/logging.h"
 #include "sluice/core/shutdown.h"
@@ -27,7 +28,14 @@ int main(int argc, char** argv) {
   app.add_flag("--check-config", check_only, "Validate the config file and exit");
   app.add_option("--log-level", log_level, "Overrides logging.level");
   sluice::build_info::AddVersionFlag(app, "sluice-relay");
-  CLI11_PARSE(app, argc, argv);
+  app.footer(
+      "Examples:\n"
+      "  sluice-relay --config relay.yaml\n"
+      "  sluice-relay --config relay.yaml --check-config\n"
+      "  SLUICE_RELAY_KAFKA__COMMIT_INTERVAL=500ms sluice-relay -c relay.yaml --log-level debug\n"
+      "  SLUICE_RELAY_KAFKA__PROPERTIES__SECURITY_PROTOCOL=SASL_SSL sluice-relay -c relay.yaml\n"
+      "Exit status: 0 stopped cleanly, 1 failed while running, 2 a bad command line or config.");
+  if (auto exit_code = sluice::cli::ParseArgs(app, argc, argv)) return *exit_code;
 
   // Before any thread starts: SIGINT/SIGTERM become a shutdown request; a second one exits.
   auto shutdown = sluice::InstallSignalHandlers();
@@ -35,7 +43,7 @@ int main(int argc, char** argv) {
   sluice::config::LoadOptions load;
   load.schema_json = std::string(sluice::schemas::Get("relay.config.schema.json").value());
   load.schema_name = "relay.config.schema.json";
-  load.env_prefix = "SLUICE_RELAY_";
+  sluice::relay::SetEnvOverrides(&load);
   auto config = sluice::config::Config::LoadFile(config_path, load);
   if (!config.ok()) {
     std::fprintf(stderr, "sluice-relay: %s\n", config.status().message().c_str());

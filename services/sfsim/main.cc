@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "sluice/build_info/build_info.h"
+#include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
 #include "sluice/core/clock.h"
+#include "sluice/core/duration.h"
 #include "sluice/core/logging.h"
 #include "sluice/core/shutdown.h"
 #include "sluice/http/server.h"
@@ -28,14 +30,6 @@
 namespace {
 
 using sluice::sfsim::SimOptions;
-
-std::string FormatMs(std::chrono::milliseconds ms) {
-  auto n = ms.count();
-  if (n != 0 && n % 3600000 == 0) return std::to_string(n / 3600000) + "h";
-  if (n != 0 && n % 60000 == 0) return std::to_string(n / 60000) + "m";
-  if (n != 0 && n % 1000 == 0) return std::to_string(n / 1000) + "s";
-  return std::to_string(n) + "ms";
-}
 
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
@@ -61,14 +55,13 @@ class FlagSet {
 
   void AddDuration(const std::string& name, std::chrono::milliseconds* target,
                    const std::string& help, const std::string& group) {
-    auto holder = std::make_shared<std::string>(FormatMs(*target));
-    auto* opt = app_.add_option(name, *holder, help + " (e.g. 500ms, 20s, 2h)")
+    auto holder = std::make_shared<std::string>(sluice::FormatDuration(*target));
+    auto* opt = app_.add_option(name, *holder, help + " (e.g. 500ms, 20s, 1h30m)")
                     ->capture_default_str()
+                    ->check(sluice::cli::DurationValidator())
                     ->group(group);
-    pending_.push_back({opt, [holder, target, name]() -> sluice::Status {
-                          auto d = sluice::sfsim::ParseDurationText(*holder);
-                          if (!d.ok()) return d.status().WithContext(name);
-                          *target = *d;
+    pending_.push_back({opt, [holder, target]() -> sluice::Status {
+                          *target = *sluice::ParseDuration(*holder);  // checked above
                           return sluice::Status::Ok();
                         }});
   }
@@ -125,8 +118,13 @@ sluice::Status ApplyServerConfig(const sluice::config::Config& c, ServerFlags* s
   s->max_body_bytes = c.GetInt("/server/max_body_bytes", s->max_body_bytes);
   s->max_header_bytes = c.GetInt("/server/max_header_bytes", s->max_header_bytes);
   s->max_uri_bytes = c.GetInt("/server/max_uri_bytes", s->max_uri_bytes);
-  s->read_timeout = c.GetDuration("/server/read_timeout", s->read_timeout);
-  s->idle_timeout = c.GetDuration("/server/idle_timeout", s->idle_timeout);
+  for (const auto& [ptr, out] : {std::pair{"/server/read_timeout", &s->read_timeout},
+                                 std::pair{"/server/idle_timeout", &s->idle_timeout}}) {
+    if (!c.Has(ptr)) continue;
+    auto d = c.GetDuration(ptr);  // the schema checked its shape, this its range
+    if (!d.ok()) return d.status();
+    *out = *d;
+  }
   s->max_connections = c.GetInt("/server/max_connections", s->max_connections);
   return sluice::Status::Ok();
 }
@@ -149,7 +147,13 @@ int main(int argc, char** argv) {
                          "client_id=") +
              sim.org.client_id + " client_secret=" + sim.org.client_secret +
              "\nAdmin API: GET /sim/stats, GET /sim/ledger?since=N, POST|GET|DELETE /sim/faults, "
-             "POST /sim/reset. See docs/SFSIM.md.");
+             "POST /sim/reset. See docs/SFSIM.md.\n\nExamples:\n"
+             "  sluice-sfsim --port 8080\n"
+             "  sluice-sfsim --port 0 --daily-api-requests 15000 --lock-timeout 2s\n"
+             "  sluice-sfsim --config sfsim.yaml --session-timeout 1h30m\n"
+             "  SLUICE_SFSIM_LIMITS__DAILY_API_REQUESTS=500 sluice-sfsim --config sfsim.yaml\n"
+             "Exit status: 0 stopped cleanly, 2 a bad command line or config file.");
+  app.name("sluice-sfsim");
   app.add_option("--config", config_path,
                  "YAML config file (schemas/sfsim.config.schema.json); flags override it, "
                  "SLUICE_SFSIM_<GROUP>__<KEY> environment variables override the file")
@@ -242,11 +246,7 @@ int main(int argc, char** argv) {
             "Ledger entries kept in memory (0: all)", g_ledger);
 
   sluice::build_info::AddVersionFlag(app, "sluice-sfsim");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  if (auto exit_code = sluice::cli::ParseArgs(app, argc, argv)) return *exit_code;
 
   sluice::LoggingOptions log_options;
   log_options.level = log_level;
@@ -262,15 +262,17 @@ int main(int argc, char** argv) {
     return 2;
   };
 
-  if (!config_path.empty()) {
+  {  // The config file, if any, and the SLUICE_SFSIM_ environment overrides.
     sluice::config::LoadOptions load;
     load.schema_json = std::string(sluice::schemas::Get("sfsim.config.schema.json").value());
     load.schema_name = "sfsim.config.schema.json";
     load.env_prefix = "SLUICE_SFSIM_";
-    auto config = sluice::config::Config::LoadFile(config_path, load);
+    auto config = config_path.empty()
+                      ? sluice::config::Config::LoadString("{}", load, "(environment)")
+                      : sluice::config::Config::LoadFile(config_path, load);
     if (!config.ok()) return fail(config.status().message());
     auto s = sluice::sfsim::ApplyConfigJson(config->ToJson(), &sim);
-    if (!s.ok()) return fail(config_path + ": " + s.message());
+    if (!s.ok()) return fail(config->name() + ": " + s.message());
     if (config->Has("/org/client_secret_file")) {
       auto secret = config->GetSecret("/org/client_secret");
       if (!secret.ok()) return fail(secret.status().message());
@@ -290,7 +292,7 @@ int main(int argc, char** argv) {
       relog = true;
     }
     if (relog && !sluice::SetupLogging("sluice-sfsim", log_options)) {
-      return fail("bad /logging/level in " + config_path);
+      return fail("bad /logging/level in " + config->name());
     }
     log = sluice::GetLogger("sfsim");
   }

@@ -1,11 +1,11 @@
 #include "sluice/cli/tool_flags.h"
 
 #include <fmt/format.h>
-#include <rapidjson/document.h>
 
 #include <algorithm>
+#include <cstdio>
 
-#include "sluice/config/json_schema.h"
+#include "sluice/core/duration.h"
 
 namespace sluice::cli {
 namespace {
@@ -59,19 +59,39 @@ std::string ConfigPath(const std::vector<std::string>& argv) {
 }
 
 Result<config::Config> LoadConfigFile(const std::string& path, std::string_view schema,
-                                      const std::string& schema_name,
-                                      const config::LoadOptions& options) {
-  ASSIGN_OR_RETURN(config::Config cfg, config::Config::LoadFile(path, options));
-  rapidjson::Document doc;
-  const std::string json = cfg.ToJson();
-  doc.Parse(json.c_str());
-  if (doc.HasParseError()) return InvalidArgumentError(path + ": not a mapping");
-  ASSIGN_OR_RETURN(config::JsonSchema checker, config::JsonSchema::FromString(schema, schema_name));
-  if (auto v = checker.Validate(doc)) {
-    return InvalidArgumentError(
-        fmt::format("{}: {}: {}", path, v->pointer.empty() ? "/" : v->pointer, v->message));
+                                      config::LoadOptions options) {
+  options.schema_json = std::string(schema);
+  options.schema_path.clear();
+  if (path.empty()) return config::Config::LoadString("{}", options, "(environment)");
+  return config::Config::LoadFile(path, options);
+}
+
+CLI::Validator DurationValidator() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto d = ParseDuration(value);
+        return d.ok() ? std::string() : d.status().message();
+      },
+      "DURATION");
+}
+
+std::optional<int> ParseArgs(CLI::App& app, int argc, const char* const* argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --help-all, --version: printed on stdout, exit 0
+  } catch (const CLI::ParseError& e) {
+    const std::string name = app.get_name().empty() ? "sluice" : app.get_name();
+    // One line, no control characters from a hostile argument, at most 300 bytes of it.
+    std::string message = e.what();
+    if (message.size() > 300) message = message.substr(0, 300) + "...";
+    for (char& c : message) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+    }
+    std::fprintf(stderr, "%s: %s; run '%s --help'\n", name.c_str(), message.c_str(), name.c_str());
+    return 2;
   }
-  return cfg;
+  return std::nullopt;
 }
 
 Result<std::map<std::string, std::string>> KafkaProperties(const KafkaFlags& flags) {

@@ -11,39 +11,25 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <utility>
 
+#include "config_impl.h"
 #include "json_util.h"
 #include "sluice/config/json_schema.h"
+#include "sluice/core/duration.h"
 #include "yaml_json.h"
 
 extern char** environ;
 
 namespace sluice::config {
 
-using internal::Describe;
-using internal::EscapeToken;
-using internal::Location;
-using internal::LocationMap;
+using internal::Lower;
+using internal::Trim;
 
 namespace {
 
 constexpr size_t kMaxSecretBytes = 64 * 1024;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Lower-cased, with every character other than [a-z0-9] turned into '_'.
-std::string NormalizeKey(std::string_view s) {
-  std::string out = Lower(s);
-  for (char& c : out) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) c = '_';
-  }
-  return out;
-}
 
 // Reads at most `limit` bytes of `path`; `*too_large` reports a longer file.
 Result<std::string> ReadCapped(const std::string& path, size_t limit, bool* too_large) {
@@ -58,14 +44,6 @@ Result<std::string> ReadCapped(const std::string& path, size_t limit, bool* too_
   *too_large = text.size() > limit;
   if (*too_large) text.resize(limit);
   return text;
-}
-
-std::string Trim(std::string_view s) {
-  const char* ws = " \t\r\n\f\v";
-  size_t b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(ws);
-  return std::string(s.substr(b, e - b + 1));
 }
 
 void Redact(rapidjson::Value& v, rapidjson::Document::AllocatorType& allocator) {
@@ -84,210 +62,6 @@ void Redact(rapidjson::Value& v, rapidjson::Document::AllocatorType& allocator) 
 }
 
 }  // namespace
-
-struct Config::Impl {
-  std::string name;
-  std::string base_dir;  // for relative *_file secrets; empty: the working directory
-  rapidjson::Document doc;
-  LocationMap locations;
-
-  // "relay.yaml:12:3: /rate/x" (or "relay.yaml: /rate/x (env NAME)"), for messages.
-  std::string Where(std::string_view ptr) const {
-    std::string p(ptr);
-    // The nearest recorded ancestor: values copied by an alias record only the alias.
-    std::string probe = p;
-    while (true) {
-      auto it = locations.find(probe);
-      if (it != locations.end()) {
-        const Location& loc = it->second;
-        if (!loc.env.empty()) return name + ": " + p + " (env " + loc.env + ")";
-        return name + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.column) + ": " +
-               (p.empty() ? "/" : p);
-      }
-      if (probe.empty()) break;
-      probe.resize(probe.rfind('/'));
-    }
-    return name + ": " + (p.empty() ? "/" : p);
-  }
-
-  Result<const rapidjson::Value*> Find(std::string_view ptr) const {
-    rapidjson::Pointer pointer(ptr.data(), ptr.size());
-    if (!pointer.IsValid()) {
-      return InvalidArgumentError(name + ": \"" + std::string(ptr) +
-                                  "\" is not a JSON pointer (expected e.g. \"/kafka/bootstrap\")");
-    }
-    const rapidjson::Value* v = pointer.Get(doc);
-    if (v == nullptr || v->IsNull()) return NotFoundError(Where(ptr) + ": not set");
-    return v;
-  }
-
-  Status WrongType(std::string_view ptr, std::string_view expected,
-                   const rapidjson::Value& v) const {
-    bool redact = IsSecretKeyName(internal::LastToken(ptr));
-    return InvalidArgumentError(Where(ptr) + ": expected " + std::string(expected) + ", got " +
-                                Describe(v, redact));
-  }
-
-  Status ApplyOverrides(const LoadOptions& options, const std::map<std::string, std::string>& env);
-};
-
-// Applies every `prefix`-named variable of `env` to `doc` (see LoadOptions::env_prefix).
-Status Config::Impl::ApplyOverrides(const LoadOptions& options,
-                                    const std::map<std::string, std::string>& env) {
-  Impl* impl = this;
-  auto& allocator = impl->doc.GetAllocator();
-  internal::YamlLimits limits{options.max_nodes, options.max_depth};
-  for (const auto& [var, text] : env) {
-    if (var.size() <= options.env_prefix.size() || var.rfind(options.env_prefix, 0) != 0) continue;
-    if (options.env_ignore.count(var) > 0) continue;
-    const std::string where = impl->name + ": env " + var;
-    std::vector<std::string> path;
-    std::string_view rest = std::string_view(var).substr(options.env_prefix.size());
-    while (true) {
-      size_t sep = rest.find("__");
-      std::string segment = Lower(rest.substr(0, sep));
-      if (segment.empty() ||
-          segment.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
-        return InvalidArgumentError(where + ": malformed override name (expected " +
-                                    options.env_prefix + "LEVEL__LEVEL with [A-Z0-9_] levels)");
-      }
-      path.push_back(std::move(segment));
-      if (sep == std::string_view::npos) break;
-      rest.remove_prefix(sep + 2);
-    }
-    if (text.size() > options.max_file_bytes) {
-      return InvalidArgumentError(where + ": value larger than " +
-                                  std::to_string(options.max_file_bytes) + " bytes");
-    }
-    RETURN_IF_ERROR(internal::CheckYamlText(text, where));
-
-    // The value: a YAML scalar or flow collection; block structures ("a: b") stay plain text.
-    rapidjson::Value value;
-    std::string trimmed = Trim(text);
-    if (text.empty()) {
-      value.SetString("", allocator);
-    } else if (!trimmed.empty() && (trimmed[0] == '[' || trimmed[0] == '{')) {
-      internal::LocationMap ignored;
-      RETURN_IF_ERROR(internal::YamlToJson(text, where, limits, &value, allocator, &ignored));
-    } else {
-      internal::LocationMap ignored;
-      Status parsed = internal::YamlToJson(text, where, limits, &value, allocator, &ignored);
-      if (!parsed.ok() || value.IsObject() || value.IsArray()) value.SetString(text, allocator);
-    }
-
-    // Walk (and create) the path.
-    rapidjson::Value* node = &impl->doc;
-    std::string pointer;
-    for (size_t i = 0; i < path.size(); ++i) {
-      const bool last = i + 1 == path.size();
-      rapidjson::Value* child = nullptr;
-      std::string key = path[i];
-      if (node->IsObject()) {
-        for (auto& m : node->GetObject()) {
-          std::string_view name(m.name.GetString(), m.name.GetStringLength());
-          if (name == path[i]) {
-            child = &m.value;
-            key = std::string(name);
-            break;
-          }
-          if (child == nullptr && NormalizeKey(name) == path[i]) {
-            child = &m.value;
-            key = std::string(name);
-          }
-        }
-        pointer += "/" + EscapeToken(key);
-        if (child == nullptr) {
-          node->AddMember(rapidjson::Value(key, allocator),
-                          last ? rapidjson::Value() : rapidjson::Value(rapidjson::kObjectType),
-                          allocator);
-          child = &(node->MemberEnd() - 1)->value;
-        }
-      } else if (node->IsArray()) {
-        size_t index = 0;
-        auto r = std::from_chars(key.data(), key.data() + key.size(), index);
-        if (r.ec != std::errc() || r.ptr != key.data() + key.size() || index >= node->Size()) {
-          return InvalidArgumentError(where + ": " + (pointer.empty() ? "/" : pointer) +
-                                      " is an array of " + std::to_string(node->Size()) +
-                                      " items; \"" + key + "\" is not an index in it");
-        }
-        pointer += "/" + key;
-        child = &(*node)[static_cast<rapidjson::SizeType>(index)];
-      } else {
-        return InvalidArgumentError(where + ": " + (pointer.empty() ? "/" : pointer) + " is " +
-                                    std::string(internal::TypeName(*node)) +
-                                    ", not a mapping, so it has no \"" + key + "\"");
-      }
-      node = child;
-      if (!last && node->IsNull()) node->SetObject();
-    }
-    *node = value;  // moves
-    // Positions of what the override replaced no longer apply.
-    for (auto it = impl->locations.begin(); it != impl->locations.end();) {
-      if (it->first.rfind(pointer + "/", 0) == 0) {
-        it = impl->locations.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    impl->locations[pointer] = Location{0, 0, var};
-  }
-  return Status::Ok();
-}
-
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  auto bad = [&] {
-    return InvalidArgumentError("\"" + std::string(internal::CutUtf8(text, 64)) +
-                                "\" is not a duration (expected e.g. \"250ms\", \"20s\", \"5m\", "
-                                "\"2h\", \"7d\")");
-  };
-  size_t i = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  std::string_view whole = text.substr(0, i);
-  std::string_view fraction;
-  if (i < text.size() && text[i] == '.') {
-    size_t start = ++i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-    fraction = text.substr(start, i - start);
-    if (fraction.empty()) return bad();
-  }
-  if (whole.empty()) return bad();
-  std::string_view unit = text.substr(i);
-  int64_t unit_ms = 0;
-  if (unit.empty() && fraction.empty()) {
-    unit_ms = 1;  // a bare integer counts milliseconds, as an unquoted number does
-  } else if (unit == "ms") {
-    unit_ms = 1;
-  } else if (unit == "s") {
-    unit_ms = 1000;
-  } else if (unit == "m") {
-    unit_ms = 60'000;
-  } else if (unit == "h") {
-    unit_ms = 3'600'000;
-  } else if (unit == "d") {
-    unit_ms = 86'400'000;
-  } else {
-    return bad();
-  }
-  int64_t count = 0;
-  auto r = std::from_chars(whole.data(), whole.data() + whole.size(), count);
-  if (r.ec != std::errc() || count > std::numeric_limits<int64_t>::max() / unit_ms) {
-    return InvalidArgumentError("\"" + std::string(internal::CutUtf8(text, 64)) +
-                                "\" is too long a duration");
-  }
-  int64_t ms = count * unit_ms;
-  // At most 9 fraction digits matter: a fraction of a day below 1e-9 is under a millisecond.
-  fraction = fraction.substr(0, std::min<size_t>(fraction.size(), 9));
-  if (!fraction.empty()) {
-    int64_t numerator = 0;
-    std::from_chars(fraction.data(), fraction.data() + fraction.size(), numerator);
-    int64_t denominator = 1;
-    for (size_t k = 0; k < fraction.size(); ++k) denominator *= 10;
-    int64_t extra = numerator * unit_ms / denominator;  // < 1e9 * 8.64e7: fits
-    if (ms > std::numeric_limits<int64_t>::max() - extra) return bad();
-    ms += extra;
-  }
-  return std::chrono::milliseconds(ms);
-}
 
 bool IsSecretKeyName(std::string_view key) {
   std::string k = Lower(key);
@@ -341,6 +115,18 @@ Result<Config> Config::Load(std::string_view yaml, const LoadOptions& options,
                                 std::string(internal::TypeName(impl->doc)));
   }
 
+  std::optional<JsonSchema> schema;
+  if (!options.schema_path.empty() || !options.schema_json.empty()) {
+    if (!options.schema_json.empty() && !options.schema_path.empty()) {
+      return InvalidArgumentError("LoadOptions: schema_json and schema_path are both set");
+    }
+    auto compiled = options.schema_path.empty()
+                        ? JsonSchema::FromString(options.schema_json, options.schema_name)
+                        : JsonSchema::FromFile(options.schema_path);
+    if (!compiled.ok()) return compiled.status();
+    schema = std::move(*compiled);
+  }
+
   if (!options.env_prefix.empty()) {
     std::map<std::string, std::string> process_env;
     const std::map<std::string, std::string>* env = options.env;
@@ -353,17 +139,10 @@ Result<Config> Config::Load(std::string_view yaml, const LoadOptions& options,
       }
       env = &process_env;
     }
-    RETURN_IF_ERROR(impl->ApplyOverrides(options, *env));
+    RETURN_IF_ERROR(impl->ApplyOverrides(options, *env, schema ? &*schema : nullptr));
   }
 
-  if (!options.schema_json.empty() || !options.schema_path.empty()) {
-    if (!options.schema_json.empty() && !options.schema_path.empty()) {
-      return InvalidArgumentError("LoadOptions: schema_json and schema_path are both set");
-    }
-    auto schema = options.schema_json.empty()
-                      ? JsonSchema::FromFile(options.schema_path)
-                      : JsonSchema::FromString(options.schema_json, options.schema_name);
-    if (!schema.ok()) return schema.status();
+  if (schema) {
     if (auto violation = schema->Validate(impl->doc)) {
       return InvalidArgumentError(impl->Where(violation->pointer) + ": " + violation->message);
     }
@@ -421,13 +200,14 @@ bool Config::GetBool(std::string_view ptr, bool fallback) const {
 
 Result<std::chrono::milliseconds> Config::GetDuration(std::string_view ptr) const {
   ASSIGN_OR_RETURN(const rapidjson::Value* v, impl_->Find(ptr));
-  if (v->IsInt64() && v->GetInt64() >= 0) return std::chrono::milliseconds(v->GetInt64());
-  if (v->IsString()) {
-    auto d = ParseDuration(std::string_view(v->GetString(), v->GetStringLength()));
+  if (v->IsString() || v->IsNumber()) {
+    const std::string text = v->IsString() ? std::string(v->GetString(), v->GetStringLength())
+                                           : internal::ToCompactJson(*v);
+    auto d = ParseDuration(text);
     if (d.ok()) return d;
     return InvalidArgumentError(impl_->Where(ptr) + ": " + d.status().message());
   }
-  return impl_->WrongType(ptr, "a duration (\"250ms\", \"20s\", ...) or milliseconds >= 0", *v);
+  return impl_->WrongType(ptr, "a duration (\"250ms\", \"30s\", \"1h30m\")", *v);
 }
 
 std::chrono::milliseconds Config::GetDuration(std::string_view ptr,

@@ -15,6 +15,7 @@
 
 #include "json_util.h"
 #include "sluice/config/config.h"
+#include "sluice/core/duration.h"
 
 namespace sluice::config {
 
@@ -114,6 +115,22 @@ SchemaViolation Explain(const rapidjson::Value* schema, const std::string& keywo
   const std::string got = value != nullptr ? Describe(*value, redact) : "nothing";
   const rapidjson::Value* arg = Member(schema, keyword.c_str());
 
+  // Durations: the grammar's own message says what to write ("30 needs a unit, e.g. 30ms or
+  // 30s"), which a type or pattern failure would not.
+  const rapidjson::Value* format = Member(schema, "format");
+  if (format != nullptr && format->IsString() &&
+      std::string_view(format->GetString()) == "duration" && value != nullptr &&
+      (value->IsString() || value->IsNumber())) {
+    const std::string text = value->IsString()
+                                 ? std::string(value->GetString(), value->GetStringLength())
+                                 : internal::ToCompactJson(*value);
+    auto parsed = ParseDuration(text);
+    if (!parsed.ok()) {
+      v.message = parsed.status().message();
+      return v;
+    }
+  }
+
   if (keyword == "type") {
     std::string expected;
     if (arg != nullptr && arg->IsString()) {
@@ -191,6 +208,41 @@ SchemaViolation Explain(const rapidjson::Value* schema, const std::string& keywo
   return v;
 }
 
+// Follows local "$ref"s ("#/definitions/x") from `node`; nullptr on a bad or looping reference.
+const rapidjson::Value* Resolve(const rapidjson::Document& root, const rapidjson::Value* node) {
+  for (int hops = 0; node != nullptr && node->IsObject(); ++hops) {
+    const rapidjson::Value* ref = Member(node, "$ref");
+    if (ref == nullptr) return node;
+    if (hops > 16 || !ref->IsString() || ref->GetString()[0] != '#') return nullptr;
+    rapidjson::Pointer pointer(ref->GetString() + 1, ref->GetStringLength() - 1);
+    if (!pointer.IsValid()) return nullptr;
+    node = pointer.Get(root);
+  }
+  return node;
+}
+
+// RapidJSON 1.1 recurses without end (and crashes) on "$ref"s that only point at each other, so
+// such a schema is refused before it is compiled.
+Status CheckRefs(const rapidjson::Document& root, const rapidjson::Value& node,
+                 const std::string& where, int depth) {
+  if (depth > kMaxSchemaDepth) return InvalidArgumentError(where + ": schema nested too deeply");
+  if (node.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < node.Size(); ++i) {
+      RETURN_IF_ERROR(CheckRefs(root, node[i], where + "/" + std::to_string(i), depth + 1));
+    }
+  }
+  if (!node.IsObject()) return Status::Ok();
+  if (Member(&node, "$ref") != nullptr && Resolve(root, &node) == nullptr) {
+    return InvalidArgumentError((where.empty() ? "/" : where) +
+                                ": \"$ref\" loops or points at nothing in this schema");
+  }
+  for (const auto& member : node.GetObject()) {
+    RETURN_IF_ERROR(CheckRefs(root, member.value,
+                              where + "/" + EscapeToken(member.name.GetString()), depth + 1));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<JsonSchema> JsonSchema::FromString(std::string_view schema_json, std::string_view name) {
@@ -208,6 +260,8 @@ Result<JsonSchema> JsonSchema::FromString(std::string_view schema_json, std::str
   }
   Status patterns = CheckPatterns(impl->schema_doc, "", 0);
   if (!patterns.ok()) return patterns.WithContext(impl->name);
+  Status refs = CheckRefs(impl->schema_doc, impl->schema_doc, "", 0);
+  if (!refs.ok()) return refs.WithContext(impl->name);
   impl->compiled = std::make_unique<rapidjson::SchemaDocument>(impl->schema_doc);
   return JsonSchema(std::move(impl));
 }
@@ -235,6 +289,41 @@ std::optional<SchemaViolation> JsonSchema::Validate(const rapidjson::Value& docu
   const rapidjson::Value* value = document_pointer.Get(document);
   return Explain(schema, validator.GetInvalidSchemaKeyword(), PointerString(document_pointer),
                  value);
+}
+
+}  // namespace sluice::config
+
+namespace sluice::config {
+
+std::vector<std::string> JsonSchema::TypesAt(std::string_view json_pointer) const {
+  const rapidjson::Document& root = impl_->schema_doc;
+  rapidjson::Pointer pointer(json_pointer.data(), json_pointer.size());
+  if (!pointer.IsValid()) return {};
+  const rapidjson::Value* node = Resolve(root, &root);
+  for (size_t i = 0; node != nullptr && i < pointer.GetTokenCount(); ++i) {
+    const auto& token = pointer.GetTokens()[i];
+    const rapidjson::Value* properties = Member(node, "properties");
+    const rapidjson::Value* additional = Member(node, "additionalProperties");
+    const rapidjson::Value* items = Member(node, "items");
+    const rapidjson::Value* next = nullptr;
+    if (properties != nullptr && properties->IsObject()) {
+      auto it = properties->FindMember(rapidjson::StringRef(token.name, token.length));
+      if (it != properties->MemberEnd()) next = &it->value;
+    }
+    if (next == nullptr && Member(node, "patternProperties") != nullptr) return {};
+    if (next == nullptr && additional != nullptr && additional->IsObject()) next = additional;
+    if (next == nullptr && items != nullptr && items->IsObject()) next = items;
+    node = Resolve(root, next);
+  }
+  std::vector<std::string> types;
+  const rapidjson::Value* type = Member(node, "type");
+  if (type != nullptr && type->IsString()) types.emplace_back(type->GetString());
+  if (type != nullptr && type->IsArray()) {
+    for (const auto& t : type->GetArray()) {
+      if (t.IsString()) types.emplace_back(t.GetString());
+    }
+  }
+  return types;
 }
 
 }  // namespace sluice::config

@@ -8,12 +8,16 @@
 #include "sluice/build_info/build_info.h"
 #include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
+#include "sluice/core/duration.h"
 #include "sluice/schemas/schemas.h"
 
 namespace sluice::dlq {
 namespace {
 
 constexpr char kHelpHint[] = "run 'sluice-dlq --help' (or 'sluice-dlq COMMAND --help')";
+// SLUICE_DLQ_TOPIC=t, SLUICE_DLQ_KAFKA__SASL_PASSWORD=... override the config file's keys (flags
+// override both).
+constexpr char kEnvPrefix[] = "SLUICE_DLQ_";
 
 struct Flags {
   cli::KafkaFlags kafka;
@@ -35,20 +39,23 @@ struct Flags {
   std::string progress = "auto";
 };
 
+// The config file at `path` (none when empty) and the SLUICE_DLQ_ environment overrides.
 Status LoadConfig(const std::string& path, Flags* f) {
   config::LoadOptions lo;
   lo.max_file_bytes = 1024 * 1024;
-  ASSIGN_OR_RETURN(config::Config cfg,
-                   cli::LoadConfigFile(path, ConfigSchema(), "dlq.config.schema.json", lo));
+  lo.schema_name = "dlq.config.schema.json";
+  lo.env_prefix = kEnvPrefix;
+  lo.env_ignore = {"SLUICE_DLQ_LOG_LEVEL"};  // read by main.cc, not a config key
+  lo.env_dotted_maps = {"/kafka"};
+  ASSIGN_OR_RETURN(config::Config cfg, cli::LoadConfigFile(path, ConfigSchema(), lo));
   if (cfg.Has("/bootstrap")) f->kafka.bootstrap = cfg.GetString("/bootstrap", f->kafka.bootstrap);
   f->kafka.config_properties = cfg.GetStringMap("/kafka");
   if (cfg.Has("/topic")) f->topic = cfg.GetString("/topic", f->topic);
   for (const auto& [key, out] :
        {std::pair{"/timeout", &f->timeout}, std::pair{"/idle_timeout", &f->idle_timeout}}) {
     if (!cfg.Has(key)) continue;
-    auto d = cfg.GetDuration(key);
-    if (!d.ok()) return d.status();
-    *out = std::to_string(d->count());
+    ASSIGN_OR_RETURN(auto d, cfg.GetDuration(key));
+    *out = FormatDuration(d);
   }
   f->max_replays = cfg.GetInt("/max_replays", f->max_replays);
   f->batch_size = cfg.GetInt("/batch_size", f->batch_size);
@@ -90,7 +97,7 @@ void AddFilters(CLI::App* sub, Flags* f) {
 
 Result<std::chrono::milliseconds> Duration(const char* flag, const std::string& text,
                                            bool allow_zero) {
-  auto d = config::ParseDuration(text);
+  auto d = ParseDuration(text);
   if (!d.ok()) return InvalidArgumentError(fmt::format("{}: {}", flag, d.status().message()));
   if (!allow_zero && d->count() <= 0)
     return InvalidArgumentError(std::string(flag) + " must be > 0");
@@ -192,9 +199,10 @@ std::string_view ConfigSchema() {
 Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t now_ms) {
   Flags f;
   const std::string config_path = cli::ConfigPath(argv);
-  if (!config_path.empty()) {
-    Status st = LoadConfig(config_path, &f);
-    if (!st.ok()) return InvalidArgumentError("--config: " + st.message() + "; " + kHelpHint);
+  Status st = LoadConfig(config_path, &f);
+  if (!st.ok()) {
+    return InvalidArgumentError((config_path.empty() ? "" : "--config: ") + st.message() + "; " +
+                                kHelpHint);
   }
 
   CLI::App app{
@@ -203,6 +211,17 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t n
       "sluice-dlq"};
   app.require_subcommand(1);
   app.fallthrough();
+  app.footer(
+      "Examples:\n"
+      "  sluice-dlq --bootstrap 127.0.0.1:9092 stats --topic sf.contact.events.dlq\n"
+      "  sluice-dlq --bootstrap 127.0.0.1:9092 list --topic sf.contact.events.dlq "
+      "--error-class permanent --since 2h\n"
+      "  sluice-dlq --config dlq.yaml show --topic sf.contact.events.dlq --partition 0 "
+      "--offset 42\n"
+      "  sluice-dlq --config dlq.yaml replay --topic sf.contact.events.dlq --error-code "
+      "UNABLE_TO_LOCK_ROW --dry-run\n"
+      "Durations take their unit: 250ms, 30s, 5m, 1h30m. SLUICE_DLQ_<KEY> variables override "
+      "the config file; flags override both. See docs/DLQ.md.");
   std::string unused_config;
   cli::AddKafkaFlags(app, &f.kafka, &unused_config, "YAML config file (see docs/DLQ.md)");
   app.add_option("--timeout", f.timeout,

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <set>
 
-#include "sluice/config/config.h"
+#include "sluice/core/duration.h"
 
 namespace sluice::dlq {
 namespace {
@@ -188,7 +188,7 @@ Result<int64_t> ParseTimeBound(std::string_view text, int64_t now_ms) {
     return InvalidArgumentError(fmt::format(
         "'{}' is not an RFC 3339 time (e.g. 2026-11-21T05:00:00Z or 2026-11-21)", text));
   }
-  auto d = config::ParseDuration(text);
+  auto d = ParseDuration(text);
   if (!d.ok()) {
     return InvalidArgumentError(
         fmt::format("'{}' is neither an RFC 3339 time, a duration ago (e.g. 2h) nor epoch "

@@ -8,12 +8,16 @@
 #include "sluice/build_info/build_info.h"
 #include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
+#include "sluice/core/duration.h"
 #include "sluice/schemas/schemas.h"
 
 namespace sluice::flood {
 namespace {
 
 constexpr char kHelpHint[] = "run 'sluice-flood --help' (or 'sluice-flood COMMAND --help')";
+// SLUICE_FLOOD_TOPIC=t, SLUICE_FLOOD_PLAN__CONCURRENCY=20, SLUICE_FLOOD_KAFKA__LINGER_MS=5 override
+// the config file's keys (flags override both).
+constexpr char kEnvPrefix[] = "SLUICE_FLOOD_";
 
 // Every setting, as flags and the config file give them (strings where flood parses them itself).
 struct Flags {
@@ -50,13 +54,19 @@ struct Flags {
   std::vector<std::string> asserts;
   std::string progress = "auto";
   PlanInput plan;
+  std::string call_latency = FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::duration<double>(PlanInput{}.call_latency_s)));
   std::string calibrate;
   bool json = false;
 };
 
+// The config file at `path` (none when empty) and the SLUICE_FLOOD_ environment overrides.
 Status LoadConfig(const std::string& path, Flags* f) {
-  ASSIGN_OR_RETURN(config::Config cfg,
-                   cli::LoadConfigFile(path, FloodConfigSchema(), "flood.config.schema.json"));
+  config::LoadOptions options;
+  options.schema_name = "flood.config.schema.json";
+  options.env_prefix = kEnvPrefix;
+  options.env_dotted_maps = {"/kafka"};
+  ASSIGN_OR_RETURN(config::Config cfg, cli::LoadConfigFile(path, FloodConfigSchema(), options));
   const auto str = [&](const char* key, std::string* out) {
     if (cfg.Has(std::string("/") + key)) *out = cfg.GetString(std::string("/") + key, *out);
   };
@@ -65,6 +75,13 @@ Status LoadConfig(const std::string& path, Flags* f) {
   };
   const auto i64 = [&](const char* key, int64_t* out) {
     if (cfg.Has(std::string("/") + key)) *out = cfg.GetInt(std::string("/") + key, *out);
+  };
+  // Durations stay text (Build parses flags and file alike); the schema checked the grammar.
+  const auto dur = [&](const char* key, std::string* out) -> Status {
+    if (!cfg.Has(std::string("/") + key)) return Status::Ok();
+    ASSIGN_OR_RETURN(auto d, cfg.GetDuration(std::string("/") + key));
+    *out = FormatDuration(d);
+    return Status::Ok();
   };
   str("bootstrap", &f->kafka.bootstrap);
   f->kafka.config_properties = cfg.GetStringMap("/kafka");
@@ -77,9 +94,9 @@ Status LoadConfig(const std::string& path, Flags* f) {
   str("sfsim", &f->sfsim);
   str("relay_metrics", &f->relay_metrics);
   i64("events", &f->events);
-  str("window", &f->window);
+  RETURN_IF_ERROR(dur("window", &f->window));
   num("rate", &f->rate);
-  str("duration", &f->duration);
+  RETURN_IF_ERROR(dur("duration", &f->duration));
   str("stages", &f->stages);
   str("sobject", &f->sobject);
   str("operation", &f->operation);
@@ -95,9 +112,9 @@ Status LoadConfig(const std::string& path, Flags* f) {
   int64_t seed = static_cast<int64_t>(f->seed);
   i64("seed", &seed);
   f->seed = static_cast<uint64_t>(seed);
-  str("sample_interval", &f->sample_interval);
-  str("drain_timeout", &f->drain_timeout);
-  str("consumer_start_timeout", &f->consumer_start_timeout);
+  RETURN_IF_ERROR(dur("sample_interval", &f->sample_interval));
+  RETURN_IF_ERROR(dur("drain_timeout", &f->drain_timeout));
+  RETURN_IF_ERROR(dur("consumer_start_timeout", &f->consumer_start_timeout));
   str("report", &f->report);
   str("progress", &f->progress);
   for (size_t i = 0; i < cfg.Size("/assert"); ++i) {
@@ -106,7 +123,7 @@ Status LoadConfig(const std::string& path, Flags* f) {
   PlanInput& p = f->plan;
   num("plan/records_per_call", &p.records_per_call);
   i64("plan/concurrency", &p.concurrency);
-  num("plan/call_latency", &p.call_latency_s);
+  RETURN_IF_ERROR(dur("plan/call_latency", &f->call_latency));
   num("plan/max_requests_per_s", &p.max_requests_per_s);
   num("plan/max_records_per_s", &p.max_records_per_s);
   i64("plan/daily_allocation", &p.daily_allocation);
@@ -166,10 +183,11 @@ void AddRunOptions(CLI::App* sub, Flags* f) {
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 
+// Every duration flag and config key, in the one grammar (sluice/core/duration.h).
 Result<Clock::Duration> Duration(const std::string& flag, const std::string& text) {
   auto d = ParseDuration(text);
   if (!d.ok()) return d.status().WithContext(flag);
-  return d;
+  return Clock::Duration(*d);
 }
 
 Result<Command> Build(const std::string& mode, Flags& f) {
@@ -178,6 +196,8 @@ Result<Command> Build(const std::string& mode, Flags& f) {
     c.kind = Command::Kind::kPlan;
     c.plan = f.plan;
     c.plan.events = f.events;
+    ASSIGN_OR_RETURN(Clock::Duration latency, Duration("--call-latency", f.call_latency));
+    c.plan.call_latency_s = std::chrono::duration<double>(latency).count();
     c.plan_json = f.json;
     c.calibrate_path = f.calibrate;
     if (c.calibrate_path.empty()) RETURN_IF_ERROR(ValidatePlanInput(c.plan));
@@ -282,9 +302,10 @@ std::string_view FloodConfigSchema() {
 Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
   Flags f;
   const std::string config_path = cli::ConfigPath(argv);
-  if (!config_path.empty()) {
-    Status st = LoadConfig(config_path, &f);
-    if (!st.ok()) return InvalidArgumentError("--config: " + st.message() + "; " + kHelpHint);
+  Status st = LoadConfig(config_path, &f);
+  if (!st.ok()) {
+    return InvalidArgumentError((config_path.empty() ? "" : "--config: ") + st.message() + "; " +
+                                kHelpHint);
   }
 
   CLI::App app{
@@ -293,6 +314,17 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
       "sluice-flood"};
   app.require_subcommand(1);
   app.fallthrough();
+  app.footer(
+      "Examples:\n"
+      "  sluice-flood --bootstrap 127.0.0.1:9092 burst --events 100000 --sfsim "
+      "http://127.0.0.1:8080\n"
+      "  sluice-flood --bootstrap 127.0.0.1:9092 rate --rate 500 --duration 2m "
+      "--drain-timeout 10m\n"
+      "  sluice-flood --config flood.yaml ramp --stages 100:30s,1000:1m,0:10s\n"
+      "  sluice-flood plan --events 2000000 --concurrency 12 --call-latency 800ms\n"
+      "Durations take their unit: 250ms, 30s, 5m, 1h30m. SLUICE_FLOOD_<KEY> variables override "
+      "the config file; flags override both. Exit status: 0 ok, 1 an --assert failed, 2 a bad "
+      "command line or config, 3 the run could not start or report. See docs/FLOOD.md.");
   std::string unused_config;
   cli::AddKafkaFlags(app, &f.kafka, &unused_config,
                      "YAML config file (schemas/flood.config.schema.json)");
@@ -323,7 +355,7 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
   plan->add_option("--events", f.events, "events in the burst");
   plan->add_option("--records-per-call", f.plan.records_per_call, "records per call (default 200)");
   plan->add_option("--concurrency", f.plan.concurrency, "calls in flight (default 10)");
-  plan->add_option("--call-latency", f.plan.call_latency_s, "seconds per call (default 0.5)");
+  plan->add_option("--call-latency", f.call_latency, "mean time per call (default 500ms)");
   plan->add_option("--max-requests-per-s", f.plan.max_requests_per_s,
                    "requests/second ceiling (default 0: none)");
   plan->add_option("--max-records-per-s", f.plan.max_records_per_s,

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <string>
 
+#include "sluice/core/duration.h"
+
 namespace sluice::flood {
 namespace {
 
@@ -111,45 +113,6 @@ double Schedule::PlannedRateAt(Clock::Duration offset) const {
   return 0;
 }
 
-Result<Clock::Duration> ParseDuration(std::string_view text) {
-  const std::string_view original = text;
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  if (text.empty()) return InvalidArgumentError("empty duration");
-  double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr == text.data()) {
-    return InvalidArgumentError("malformed duration " + Quote(original) +
-                                " (expected e.g. 500ms, 30s, 2m, 1h)");
-  }
-  const std::string_view unit(ptr, static_cast<size_t>(text.data() + text.size() - ptr));
-  double scale = 0;  // seconds per unit
-  if (unit.empty() || unit == "s") {
-    scale = 1;
-  } else if (unit == "ms") {
-    scale = 1e-3;
-  } else if (unit == "us") {
-    scale = 1e-6;
-  } else if (unit == "ns") {
-    scale = 1e-9;
-  } else if (unit == "m" || unit == "min") {
-    scale = 60;
-  } else if (unit == "h") {
-    scale = 3600;
-  } else {
-    return InvalidArgumentError("unknown unit in duration " + Quote(original) +
-                                " (use ns, us, ms, s, m or h)");
-  }
-  const double seconds = value * scale;
-  if (!std::isfinite(seconds) || seconds < 0) {
-    return InvalidArgumentError("duration " + Quote(original) + " must be finite and >= 0");
-  }
-  if (seconds > kMaxSeconds) {
-    return InvalidArgumentError("duration " + Quote(original) + " is longer than 100 years");
-  }
-  return Clock::Duration(static_cast<int64_t>(std::llround(seconds * 1e9)));
-}
-
 Result<std::vector<Schedule::RampStage>> ParseRampStages(std::string_view text) {
   std::vector<Schedule::RampStage> out;
   if (text.empty()) return InvalidArgumentError("empty ramp (expected RATE:DURATION,...)");
@@ -170,7 +133,7 @@ Result<std::vector<Schedule::RampStage>> ParseRampStages(std::string_view text) 
         !std::isfinite(rate) || rate < 0) {
       return InvalidArgumentError("malformed rate in ramp stage " + Quote(item));
     }
-    auto duration = ParseDuration(item.substr(colon + 1));
+    auto duration = sluice::ParseDuration(item.substr(colon + 1));
     if (!duration.ok()) return duration.status().WithContext("ramp stage " + Quote(item));
     out.push_back({rate, *duration});
     if (out.size() > 10000) return InvalidArgumentError("too many ramp stages (max 10000)");

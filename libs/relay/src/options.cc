@@ -15,6 +15,18 @@ std::string DefaultInstanceId() {
   return name + "-" + std::to_string(getpid());
 }
 
+// Reads the duration at `ptr` into `*out` when the file sets it; keeps `*out` when it does not.
+// A value the grammar refuses (e.g. past 100 years; the schema checks only its shape) is an error
+// naming the file, line and key, never a silent fallback to the default.
+template <typename D>
+Status ReadDuration(const config::Config& c, std::string_view ptr, D* out) {
+  auto d = c.GetDuration(ptr);
+  if (d.status().code() == StatusCode::kNotFound) return Status::Ok();
+  if (!d.ok()) return d.status();
+  *out = std::chrono::duration_cast<D>(*d);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RelayOptions::Validate() const {
@@ -27,7 +39,9 @@ Status RelayOptions::Validate() const {
   if (max_records < 1 || max_records > 200) {
     return InvalidArgumentError("delivery.max_records must be within 1..200");
   }
-  if (max_in_flight < 1) return InvalidArgumentError("delivery.max_in_flight must be at least 1");
+  if (max_in_flight < 1 || max_in_flight > 1000) {
+    return InvalidArgumentError("delivery.max_in_flight must be within 1..1000");
+  }
   if (!(requests_per_second > 0)) {
     return InvalidArgumentError("delivery.requests_per_second must be above 0");
   }
@@ -95,8 +109,9 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
     o.topics.push_back(std::move(topic));
   }
   o.kafka_properties = c.GetStringMap("/kafka/properties");
-  o.poll_batch = static_cast<size_t>(c.GetInt("/kafka/poll_batch", 1000));
-  o.commit_interval = c.GetDuration("/kafka/commit_interval", o.commit_interval);
+  o.poll_batch =
+      static_cast<size_t>(c.GetInt("/kafka/poll_batch", static_cast<int64_t>(o.poll_batch)));
+  RETURN_IF_ERROR(ReadDuration(c, "/kafka/commit_interval", &o.commit_interval));
   o.consumer_queue_kbytes = c.GetInt("/kafka/consumer_queue_kbytes", o.consumer_queue_kbytes);
   o.dlq_max_message_bytes = c.GetInt("/dlq/max_message_bytes", o.dlq_max_message_bytes);
 
@@ -106,7 +121,7 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
 
   ASSIGN_OR_RETURN(o.auth.login_url, c.GetString("/salesforce/login_url"));
   o.api_version = c.GetString("/salesforce/api_version", o.api_version);
-  o.request_timeout = c.GetDuration("/salesforce/request_timeout", o.request_timeout);
+  RETURN_IF_ERROR(ReadDuration(c, "/salesforce/request_timeout", &o.request_timeout));
   o.ca_file = c.GetString("/salesforce/ca_file", "");
   o.event_id_field = c.GetString("/salesforce/event_id_field", o.event_id_field);
   o.accept_duplicates_on_crash =
@@ -123,55 +138,49 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
     ASSIGN_OR_RETURN(o.auth.client_secret, c.GetSecret("/salesforce/auth/client_secret"));
   }
 
-  o.max_records = static_cast<size_t>(c.GetInt("/delivery/max_records", 200));
-  o.linger = c.GetDuration("/delivery/linger", o.linger);
+  o.max_records =
+      static_cast<size_t>(c.GetInt("/delivery/max_records", static_cast<int64_t>(o.max_records)));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/linger", &o.linger));
   o.max_in_flight = c.GetInt("/delivery/max_in_flight", o.max_in_flight);
   o.requests_per_second = c.GetDouble("/delivery/requests_per_second", o.requests_per_second);
   o.records_per_second = c.GetDouble("/delivery/records_per_second", o.records_per_second);
   o.budget_reserve = c.GetDouble("/delivery/budget_reserve", o.budget_reserve);
-  o.budget_probe_interval =
-      c.GetDuration("/delivery/budget_probe_interval", o.budget_probe_interval);
-  o.max_buffered_events = static_cast<size_t>(c.GetInt("/delivery/max_buffered_events", 20'000));
-  o.shutdown_deadline = c.GetDuration("/delivery/shutdown_deadline", o.shutdown_deadline);
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/budget_probe_interval", &o.budget_probe_interval));
+  o.max_buffered_events = static_cast<size_t>(
+      c.GetInt("/delivery/max_buffered_events", static_cast<int64_t>(o.max_buffered_events)));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/shutdown_deadline", &o.shutdown_deadline));
   o.org_failure_ratio = c.GetDouble("/delivery/org_failure_ratio", o.org_failure_ratio);
-  o.revoke_deadline = c.GetDuration("/delivery/revoke_deadline", o.revoke_deadline);
-  o.stall_after = c.GetDuration("/delivery/stall_after", o.stall_after);
-  auto ms = [](Clock::Duration d) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(d);
-  };
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/revoke_deadline", &o.revoke_deadline));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/stall_after", &o.stall_after));
   o.circuit.failure_threshold = static_cast<int>(
       c.GetInt("/delivery/circuit/failure_threshold", o.circuit.failure_threshold));
-  o.circuit.open_initial =
-      c.GetDuration("/delivery/circuit/open_initial", ms(o.circuit.open_initial));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/circuit/open_initial", &o.circuit.open_initial));
   o.circuit.open_multiplier =
       c.GetDouble("/delivery/circuit/open_multiplier", o.circuit.open_multiplier);
-  o.circuit.open_cap = c.GetDuration("/delivery/circuit/open_cap", ms(o.circuit.open_cap));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/circuit/open_cap", &o.circuit.open_cap));
   o.circuit.open_jitter = c.GetDouble("/delivery/circuit/open_jitter", o.circuit.open_jitter);
-  o.retry.initial =
-      c.GetDuration("/delivery/retry/initial",
-                    std::chrono::duration_cast<std::chrono::milliseconds>(o.retry.initial));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/retry/initial", &o.retry.initial));
   o.retry.multiplier = c.GetDouble("/delivery/retry/multiplier", o.retry.multiplier);
-  o.retry.cap = c.GetDuration("/delivery/retry/cap",
-                              std::chrono::duration_cast<std::chrono::milliseconds>(o.retry.cap));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/retry/cap", &o.retry.cap));
   o.retry.max_attempts =
       static_cast<int>(c.GetInt("/delivery/retry/max_attempts", o.retry.max_attempts));
-  o.retry.max_elapsed =
-      c.GetDuration("/delivery/retry/max_elapsed",
-                    std::chrono::duration_cast<std::chrono::milliseconds>(o.retry.max_elapsed));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/retry/max_elapsed", &o.retry.max_elapsed));
 
-  o.envelope_max_bytes = static_cast<size_t>(c.GetInt("/envelope/max_bytes", 1 << 20));
+  o.envelope_max_bytes = static_cast<size_t>(
+      c.GetInt("/envelope/max_bytes", static_cast<int64_t>(o.envelope_max_bytes)));
   o.parse_threads = static_cast<int>(c.GetInt("/envelope/parse_threads", o.parse_threads));
 
-  o.idempotency_enabled = c.GetBool("/idempotency/enabled", true);
+  o.idempotency_enabled = c.GetBool("/idempotency/enabled", o.idempotency_enabled);
   o.idempotency_path = c.GetString("/idempotency/path", o.idempotency_path);
-  o.idempotency_retention = c.GetDuration("/idempotency/retention", o.idempotency_retention);
+  RETURN_IF_ERROR(ReadDuration(c, "/idempotency/retention", &o.idempotency_retention));
   o.idempotency_max_staged_rows =
       c.GetInt("/idempotency/max_staged_rows", o.idempotency_max_staged_rows);
   o.idempotency_cache_kib = c.GetInt("/idempotency/cache_kib", o.idempotency_cache_kib);
   o.idempotency_merge_chunk_rows =
       c.GetInt("/idempotency/merge_chunk_rows", o.idempotency_merge_chunk_rows);
 
-  const std::string listen = c.GetString("/http/listen", "127.0.0.1:9464");
+  const std::string listen =
+      c.GetString("/http/listen", o.http_host + ":" + std::to_string(o.http_port));
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
     return InvalidArgumentError(c.name() + ": /http/listen: expected host:port, got \"" + listen +
@@ -190,6 +199,11 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.log_json = c.GetBool("/logging/json", o.log_json);
   RETURN_IF_ERROR(o.Validate().WithContext(c.name()));
   return o;
+}
+
+void SetEnvOverrides(config::LoadOptions* options) {
+  options->env_prefix = "SLUICE_RELAY_";
+  options->env_dotted_maps = {"/kafka/properties"};
 }
 
 }  // namespace sluice::relay

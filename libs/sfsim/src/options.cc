@@ -7,6 +7,8 @@
 #include <cmath>
 #include <set>
 
+#include "sluice/core/duration.h"
+
 namespace sluice::sfsim {
 namespace {
 
@@ -85,14 +87,14 @@ class GroupReader {
   }
   void Duration(const char* key, std::chrono::milliseconds* out) {
     if (const Value* v = Find(key)) {
-      if (v->IsInt64() && v->GetInt64() >= 0) {
-        *out = std::chrono::milliseconds(v->GetInt64());
-      } else if (v->IsString()) {
-        auto d = ParseDurationText(std::string_view(v->GetString(), v->GetStringLength()));
+      if (v->IsString() || v->IsInt64()) {  // an integer: 0, or the error saying which unit
+        auto d = ParseDuration(v->IsString() ? std::string(v->GetString(), v->GetStringLength())
+                                             : std::to_string(v->GetInt64()));
         if (!d.ok()) return Error(key, d.status().message());
         *out = *d;
       } else {
-        return Error(key, "expected a duration such as \"20s\" or milliseconds");
+        return Error(key,
+                     "expected a duration such as \"20s\" or \"250ms\" (the unit written out)");
       }
     }
   }
@@ -452,39 +454,6 @@ Status ApplyConfigJson(std::string_view json, SimOptions* options) {
     options->org.objects = std::move(defs);
   }
   return Status::Ok();
-}
-
-Result<std::chrono::milliseconds> ParseDurationText(std::string_view text) {
-  std::string t(text);
-  t.erase(std::remove_if(t.begin(), t.end(),
-                         [](char c) { return std::isspace(static_cast<unsigned char>(c)); }),
-          t.end());
-  size_t i = 0;
-  while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
-  if (i == 0 || i > 18) return InvalidArgumentError("bad duration '" + std::string(text) + "'");
-  double value = 0;
-  try {
-    value = std::stod(t.substr(0, i));
-  } catch (...) {
-    return InvalidArgumentError("bad duration '" + std::string(text) + "'");
-  }
-  std::string unit = t.substr(i);
-  double ms;
-  if (unit.empty() || unit == "ms") {
-    ms = value;
-  } else if (unit == "s") {
-    ms = value * 1000;
-  } else if (unit == "m" || unit == "min") {
-    ms = value * 60000;
-  } else if (unit == "h") {
-    ms = value * 3600000;
-  } else if (unit == "d") {
-    ms = value * 86400000;
-  } else {
-    return InvalidArgumentError("bad duration unit in '" + std::string(text) + "'");
-  }
-  if (!(ms >= 0 && ms < 1e15)) return InvalidArgumentError("duration out of range");
-  return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
 }  // namespace sluice::sfsim

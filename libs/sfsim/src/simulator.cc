@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "sluice/core/duration.h"
 #include "sluice/core/logging.h"
 #include "sluice/sfsim/auth.h"
 #include "sluice/sfsim/latency.h"
@@ -1662,8 +1663,8 @@ class Simulator::Impl {
     bool bad = false;
     double duration_ms = num("duration_ms", -1, 0, 365.0 * 86400000, &bad);
     if (duration_ms < 0 && d.HasMember("duration")) {
-      auto dur = ParseDurationText(str("duration"));
-      if (!dur.ok()) return AdminError(400, dur.status().message());
+      auto dur = ParseDuration(str("duration"));
+      if (!dur.ok()) return AdminError(400, "duration: " + dur.status().message());
       duration_ms = static_cast<double>(dur->count());
     }
     if (kind == "expire_tokens") {

@@ -140,30 +140,94 @@ constexpr char kSchema[] = R"({
 
 TEST(ToolFlagsTest, ConfigFileIsCheckedAgainstItsSchema) {
   ConfigFile good("bootstrap: 127.0.0.1:9092\nkafka:\n  client.id: x\n");
-  auto cfg = LoadConfigFile(good.path(), kSchema, "test.schema.json");
+  auto cfg = LoadConfigFile(good.path(), kSchema);
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   EXPECT_EQ(cfg->GetString("/bootstrap", ""), "127.0.0.1:9092");
 
   ConfigFile unknown_key("bootstrap: h:1\nbootstrapp: h:2\n");
-  cfg = LoadConfigFile(unknown_key.path(), kSchema, "test.schema.json");
+  cfg = LoadConfigFile(unknown_key.path(), kSchema);
   ASSERT_FALSE(cfg.ok());
   EXPECT_EQ(cfg.status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(Contains(cfg.status(), unknown_key.path())) << cfg.status();
 
   ConfigFile wrong_type("bootstrap: ''\n");
-  cfg = LoadConfigFile(wrong_type.path(), kSchema, "test.schema.json");
+  cfg = LoadConfigFile(wrong_type.path(), kSchema);
   ASSERT_FALSE(cfg.ok());
   EXPECT_TRUE(Contains(cfg.status(), "/bootstrap")) << cfg.status();
 
   ConfigFile not_yaml("bootstrap: [unclosed\n");
-  EXPECT_FALSE(LoadConfigFile(not_yaml.path(), kSchema, "test.schema.json").ok());
-  EXPECT_FALSE(LoadConfigFile("/nonexistent/sluice.yaml", kSchema, "test.schema.json").ok());
+  EXPECT_FALSE(LoadConfigFile(not_yaml.path(), kSchema).ok());
+  EXPECT_FALSE(LoadConfigFile("/nonexistent/sluice.yaml", kSchema).ok());
 
   // Larger than the limit the caller sets.
   ConfigFile big("bootstrap: " + std::string(4096, 'h') + "\n");
   config::LoadOptions small;
   small.max_file_bytes = 1024;
-  EXPECT_FALSE(LoadConfigFile(big.path(), kSchema, "test.schema.json", small).ok());
+  EXPECT_FALSE(LoadConfigFile(big.path(), kSchema, small).ok());
+}
+
+TEST(ToolFlagsTest, ConfigErrorsCarryLineAndColumnAndTheEnvironmentApplies) {
+  ConfigFile typo("# a comment\nbootstrap: h:1\nbootstrapp: h:2\n");
+  auto cfg = LoadConfigFile(typo.path(), kSchema);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_TRUE(Contains(cfg.status(), typo.path() + ":3:1: /bootstrapp: unknown key"))
+      << cfg.status();
+
+  std::map<std::string, std::string> env = {{"TOOL_BOOTSTRAP", "from-env:1"}};
+  config::LoadOptions options;
+  options.env_prefix = "TOOL_";
+  options.env = &env;
+  ConfigFile good("bootstrap: h:1\n");
+  cfg = LoadConfigFile(good.path(), kSchema, options);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->GetString("/bootstrap", ""), "from-env:1");
+  // No file: the environment alone, still checked against the schema.
+  cfg = LoadConfigFile("", kSchema, options);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->GetString("/bootstrap", ""), "from-env:1");
+  env = {{"TOOL_BOOTSTRAPP", "x"}};
+  cfg = LoadConfigFile("", kSchema, options);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_TRUE(Contains(cfg.status(), "(env TOOL_BOOTSTRAPP): unknown key")) << cfg.status();
+}
+
+// Runs ParseArgs on `args` (argv[0] added) with a small app; returns the exit code or -1 to go on.
+int ParseExit(const std::vector<std::string>& args, std::string* duration = nullptr) {
+  CLI::App app{"test tool", "tool"};
+  std::string value;
+  std::string d;
+  app.add_option("--value", value, "a value")->required();
+  app.add_option("--timeout", d, "a duration")->check(DurationValidator());
+  std::vector<std::string> argv = {"tool"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<const char*> ptrs;
+  for (const auto& a : argv) ptrs.push_back(a.c_str());
+  auto code = ParseArgs(app, static_cast<int>(ptrs.size()), ptrs.data());
+  if (duration != nullptr) *duration = d;
+  return code.value_or(-1);
+}
+
+TEST(ToolFlagsTest, ParseArgsTurnsCli11ExitsIntoZeroOrTwo) {
+  std::string d;
+  EXPECT_EQ(ParseExit({"--value", "x", "--timeout", "1h30m"}, &d), -1);
+  EXPECT_EQ(d, "1h30m");
+  EXPECT_EQ(ParseExit({"--help"}), 0);
+  EXPECT_EQ(ParseExit({}), 2);                          // required flag missing (CLI11: 106)
+  EXPECT_EQ(ParseExit({"--value", "x", "--nope"}), 2);  // unknown flag (CLI11: 109)
+  EXPECT_EQ(ParseExit({"--value"}), 2);                 // value missing
+  EXPECT_EQ(ParseExit({"--value", "x", "--timeout", "30"}), 2);  // bad value (CLI11: 105)
+  EXPECT_EQ(ParseExit({"--value", "x", "--timeout", "-1s"}), 2);
+  EXPECT_EQ(ParseExit({"--value", "x", "--" + std::string(100000, 'z')}), 2);
+}
+
+TEST(ToolFlagsTest, DurationValidatorSaysWhichUnitToAdd) {
+  CLI::Validator v = DurationValidator();
+  std::string good = "250ms";
+  EXPECT_EQ(v(good), "");
+  std::string bare = "30";
+  EXPECT_EQ(v(bare), "30 needs a unit, e.g. 30ms or 30s");
+  std::string bad = "5min";
+  EXPECT_NE(v(bad).find("unknown unit"), std::string::npos);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "sluice/dlq/tool.h"
 #include "sluice/testing/temp_file.h"
@@ -247,6 +248,46 @@ TEST(CliTest, BadConfigFilesAreUsageErrors) {
   auto missing = Parse({"--config", "/nonexistent/dlq.yaml", "stats"});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("--config"), std::string::npos);
+}
+
+TEST(CliTest, DurationsNeedTheirUnit) {
+  EXPECT_NE(Error({"--bootstrap", "h:1", "--timeout", "10", "stats", "--topic", "t"})
+                .find("--timeout: 10 needs a unit, e.g. 10ms or 10s"),
+            std::string::npos);
+  EXPECT_NE(Error({"--bootstrap", "h:1", "replay", "--topic", "t", "--idle-timeout", "-5s"})
+                .find("--idle-timeout"),
+            std::string::npos);
+  TempFile f("idle_timeout: 30\n");
+  auto c = Parse({"--config", f.path(), "stats", "--topic", "t", "--bootstrap", "h:1"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(":1:1: /idle_timeout: 30 needs a unit"), std::string::npos)
+      << c.status();
+}
+
+TEST(CliTest, EnvironmentOverridesTheFile) {
+  TempFile f("topic: from-file\ntimeout: 4s\n");
+  ::setenv("SLUICE_DLQ_TOPIC", "from-env", 1);
+  ::setenv("SLUICE_DLQ_TIMEOUT", "1m30s", 1);
+  ::setenv("SLUICE_DLQ_KAFKA__SSL_CA_LOCATION", "/etc/ca.pem", 1);
+  ::setenv("SLUICE_DLQ_LOG_LEVEL", "debug", 1);  // main.cc's, not a config key
+  auto c = Parse({"--config", f.path(), "stats", "--bootstrap", "h:1"});
+  auto no_file = Parse({"stats", "--bootstrap", "h:1", "--topic", "flag"});
+  ::setenv("SLUICE_DLQ_TIMEOUT", "90", 1);
+  auto bad = Parse({"stats", "--bootstrap", "h:1"});
+  for (const char* v : {"SLUICE_DLQ_TOPIC", "SLUICE_DLQ_TIMEOUT",
+                        "SLUICE_DLQ_KAFKA__SSL_CA_LOCATION", "SLUICE_DLQ_LOG_LEVEL"}) {
+    ::unsetenv(v);
+  }
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->topic, "from-env");
+  EXPECT_EQ(c->kafka.timeout, std::chrono::seconds(90));
+  EXPECT_EQ(c->kafka.properties.at("ssl.ca.location"), "/etc/ca.pem");
+  ASSERT_TRUE(no_file.ok()) << no_file.status();
+  EXPECT_EQ(no_file->topic, "flag");  // the flag wins over the environment
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("(env SLUICE_DLQ_TIMEOUT): 90 needs a unit"),
+            std::string::npos)
+      << bad.status();
 }
 
 TEST(ToolTest, UsageErrorExitsTwoWithAMessage) {

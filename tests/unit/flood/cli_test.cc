@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -101,11 +102,18 @@ TEST(CliTest, RateRampBacklog) {
 
 TEST(CliTest, Plan) {
   auto c = Parse(
-      {"plan", "--events", "6000000", "--concurrency", "25", "--call-latency", "0.3", "--json"});
+      {"plan", "--events", "6000000", "--concurrency", "25", "--call-latency", "300ms", "--json"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->kind, Command::Kind::kPlan);
   EXPECT_EQ(c->plan.events, 6000000);
   EXPECT_EQ(c->plan.concurrency, 25);
+  EXPECT_DOUBLE_EQ(c->plan.call_latency_s, 0.3);
+  EXPECT_DOUBLE_EQ(Parse({"plan", "--events", "1"})->plan.call_latency_s, 0.5);  // the default
+  EXPECT_NE(Error({"plan", "--events", "1", "--call-latency", "0.3"})
+                .find("--call-latency: 0.3 needs a unit, e.g. 0.3ms or 0.3s"),
+            std::string::npos);
+  EXPECT_NE(Error({"plan", "--events", "1", "--call-latency", "11m"}).find("--call-latency"),
+            std::string::npos);
   EXPECT_TRUE(c->plan_json);
   EXPECT_NE(
       Error({"plan", "--events", "10", "--records-per-call", "500"}).find("between 1 and 200"),
@@ -214,6 +222,68 @@ TEST(CliTest, BadConfigFilesAreRefusedWithTheKey) {
     const std::string message = Error({"--config", f.path(), "burst", "--events", "5"});
     EXPECT_NE(message.find(c.says), std::string::npos) << c.yaml << " -> " << message;
   }
+}
+
+TEST(CliTest, DurationsNeedTheirUnitOnFlagsAndInTheFile) {
+  for (const char* flag : {"--window", "--sample-interval", "--drain-timeout"}) {
+    const std::string message = Error({"--bootstrap", "h:1", "burst", "--events", "5", flag, "30"});
+    EXPECT_NE(message.find(std::string(flag) + ": 30 needs a unit, e.g. 30ms or 30s"),
+              std::string::npos)
+        << message;
+  }
+  EXPECT_NE(Error({"--bootstrap", "h:1", "ramp", "--stages", "10:30"}).find("30 needs a unit"),
+            std::string::npos);
+  TempFile f("drain_timeout: 30\n");
+  const std::string message = Error({"--config", f.path(), "burst", "--events", "5"});
+  EXPECT_NE(message.find(f.path() + ":1:1: /drain_timeout: 30 needs a unit"), std::string::npos)
+      << message;
+  TempFile good("drain_timeout: 1h30m\nwindow: 0\n");
+  auto c = Parse({"--config", good.path(), "--bootstrap", "h:1", "burst", "--events", "5"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->run.drain_timeout, std::chrono::minutes(90));
+}
+
+// Sets environment variables for one test and removes them after.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::initializer_list<std::pair<std::string, std::string>> vars) : vars_(vars) {
+    for (const auto& [k, v] : vars_) ::setenv(k.c_str(), v.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    for (const auto& [k, v] : vars_) ::unsetenv(k.c_str());
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> vars_;
+};
+
+TEST(CliTest, EnvironmentOverridesTheFileAndFlagsOverrideBoth) {
+  TempFile f("topic: from-file\nkeys: 10\nkafka:\n  linger.ms: 1\n");
+  ScopedEnv env({{"SLUICE_FLOOD_TOPIC", "from-env"},
+                 {"SLUICE_FLOOD_KEYS", "20"},
+                 {"SLUICE_FLOOD_KAFKA__LINGER_MS", "7"},
+                 {"SLUICE_FLOOD_KAFKA__SASL_PASSWORD", "007"},
+                 {"SLUICE_FLOOD_DRAIN_TIMEOUT", "2m"}});
+  auto c =
+      Parse({"--config", f.path(), "--bootstrap", "h:1", "burst", "--events", "5", "--keys", "30"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->run.topic, "from-env");
+  EXPECT_EQ(c->run.generator.keys.keys, 30);  // the flag wins
+  EXPECT_EQ(c->run.kafka_properties.at("linger.ms"), "7");
+  EXPECT_EQ(c->run.kafka_properties.at("sasl.password"), "007");  // dotted, and as written
+  EXPECT_EQ(c->run.drain_timeout, std::chrono::minutes(2));
+  // Without a file, too.
+  auto no_file = Parse({"--bootstrap", "h:1", "burst", "--events", "5"});
+  ASSERT_TRUE(no_file.ok()) << no_file.status();
+  EXPECT_EQ(no_file->run.topic, "from-env");
+}
+
+TEST(CliTest, BadEnvironmentOverridesAreUsageErrorsNamingTheVariable) {
+  ScopedEnv env({{"SLUICE_FLOOD_SAMPLE_INTERVAL", "250"}});
+  const std::string message = Error({"--bootstrap", "h:1", "burst", "--events", "5"});
+  EXPECT_NE(message.find("/sample_interval (env SLUICE_FLOOD_SAMPLE_INTERVAL): 250 needs a unit"),
+            std::string::npos)
+      << message;
 }
 
 TEST(CliTest, EmbeddedConfigSchemaIsTheSourceFile) {

@@ -27,7 +27,7 @@ Result<RelayOptions> Load(const std::string& yaml,
                           const std::map<std::string, std::string>& env = {}) {
   config::LoadOptions load;
   load.schema_json = std::string(schemas::Get("relay.config.schema.json").value());
-  load.env_prefix = "SLUICE_RELAY_";
+  SetEnvOverrides(&load);
   load.env = &env;
   auto c = config::Config::LoadString(yaml, load, "relay.yaml");
   if (!c.ok()) return c.status();

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,11 +40,23 @@ void AddKafkaFlags(CLI::App& app, KafkaFlags* flags, std::string* config_value,
 // Read before CLI11 parses, so the file's values are defaults that the flags override.
 std::string ConfigPath(const std::vector<std::string>& argv);
 
-// Loads the YAML config file at `path` and checks it against `schema` (JSON Schema text, named
-// `schema_name` in errors). InvalidArgument naming the file and the offending key's JSON pointer.
+// Loads the YAML config file at `path` (none when empty: the environment overrides alone), with
+// the environment overrides `options` names (env_prefix, e.g. "SLUICE_FLOOD_"), and checks the
+// result against `schema` (JSON Schema text). InvalidArgument naming the file, line, column and
+// key, or the environment variable.
 Result<config::Config> LoadConfigFile(const std::string& path, std::string_view schema,
-                                      const std::string& schema_name,
-                                      const config::LoadOptions& options = {});
+                                      config::LoadOptions options = {});
+
+// A CLI11 check that the value is a duration (sluice/core/duration.h); the usage error names the
+// flag and says what to write, e.g. "--lock-timeout: 30 needs a unit, e.g. 30ms or 30s".
+CLI::Validator DurationValidator();
+
+// Parses `argc`/`argv` with `app` and says how the program should end: nullopt to go on; 0 after
+// --help (or another of CLI11's "success" exits, such as --version), printed by CLI11; 2 after a
+// usage error (unknown flag, missing or bad value), printed on stderr as one line
+// "<program>: <CLI11's message>; run '<program> --help'". CLI11's own exit codes (105, 106, 109,
+// ...) never reach the shell.
+std::optional<int> ParseArgs(CLI::App& app, int argc, const char* const* argv);
 
 // The librdkafka properties: the file's kafka: map, then each -X in order (a later one wins).
 // --bootstrap wins over bootstrap.servers from either, which is then dropped. InvalidArgument

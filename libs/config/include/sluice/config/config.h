@@ -31,8 +31,10 @@ namespace sluice::config {
 // How to load a config. Thread-safety: a value type.
 struct LoadOptions {
   // JSON Schema (draft-04, as RapidJSON 1.1 supports it) to validate the merged document against:
-  // the text itself (e.g. from sluice::schemas::Get), named `schema_name` in errors, or a file.
-  // At most one of the two. Default empty: no validation.
+  // the text itself (e.g. from sluice::schemas::Get), named `schema_name` in errors, or a file; at
+  // most one of the two. Violations name the file, line and column. A value whose schema says
+  // "format": "duration" gets ParseDuration's message ("30 needs a unit, e.g. 30ms or 30s"). The
+  // schema also types environment overrides (see env_prefix). Default empty: no validation.
   std::string schema_json;
   std::string schema_name = "<schema>";
   std::string schema_path;
@@ -41,11 +43,22 @@ struct LoadOptions {
   // SLUICE_RELAY_KAFKA__BOOTSTRAP=h:9092 sets /kafka/bootstrap. "__" separates levels, names are
   // lower-cased; a level matches an existing key whose name is equal after lower-casing and
   // turning every character other than [a-z0-9] into '_' (so ..._KAFKA__PROPERTIES__LINGER_MS
-  // reaches an existing "linger.ms"). Missing mappings are created. The value is read as a YAML
-  // scalar ("8" is an integer, "'8'" a string) or a flow collection ("[a, b]"); an empty value is
-  // the empty string. Overrides are applied before validation, so they are validated too.
+  // reaches an existing "linger.ms"). Missing keys are created; under a mapping named in
+  // env_dotted_maps a new key has each '_' turned into '.' (see there). The value is read as a
+  // YAML scalar ("8" is an integer, "'8'" a string) or a flow collection ("[a, b]"), except that
+  // where the schema allows a string but not what the scalar reads as, the text is taken as the
+  // string it is (a client_secret of 123456 or 007 stays "123456" or "007"); an empty value is the
+  // empty string. Overrides are applied before validation, so they are validated too.
   // Default empty: no overrides.
   std::string env_prefix;
+
+  // JSON pointers of mappings whose keys are librdkafka property names, e.g. "/kafka/properties":
+  // an override that creates a key there turns each '_' of its name into '.'
+  // (..._KAFKA__PROPERTIES__SECURITY_PROTOCOL sets "security.protocol"), since librdkafka's names
+  // use dots. The settable names librdkafka spells with '_' (log_level, enabled_events,
+  // enable_sasl_queue; tests/unit/kafka checks the list) keep it.
+  // Default empty.
+  std::set<std::string> env_dotted_maps;
 
   // The environment to read overrides from (for tests). Default nullptr: the process environment.
   const std::map<std::string, std::string>* env = nullptr;
@@ -61,11 +74,6 @@ struct LoadOptions {
   // Cap on nesting of mappings and sequences. Default 64.
   int max_depth = 64;
 };
-
-// Parses "250ms", "20s", "5m", "2h", "7d" (a non-negative integer or decimal and a unit), or a
-// bare non-negative integer ("250": milliseconds), into milliseconds. Fractions below a
-// millisecond are truncated. InvalidArgument otherwise.
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 // True for key names whose values must never appear in logs or error messages: names containing
 // "secret", "password", "passphrase", "token", "private_key" or "credential" (any case).
@@ -100,7 +108,8 @@ class Config {
   double GetDouble(std::string_view ptr, double fallback) const;
   Result<bool> GetBool(std::string_view ptr) const;
   bool GetBool(std::string_view ptr, bool fallback) const;
-  // A string accepted by ParseDuration, or a non-negative integer number of milliseconds.
+  // A string in the grammar of sluice/core/duration.h ("250ms", "30s", "1h30m"). A number is
+  // InvalidArgument that says which unit to add.
   Result<std::chrono::milliseconds> GetDuration(std::string_view ptr) const;
   std::chrono::milliseconds GetDuration(std::string_view ptr,
                                         std::chrono::milliseconds fallback) const;

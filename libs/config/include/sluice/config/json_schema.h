@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sluice/core/status.h"
 
@@ -45,6 +46,11 @@ class JsonSchema {
 
   // The first violation in `document`, or nullopt when it conforms.
   std::optional<SchemaViolation> Validate(const rapidjson::Value& document) const;
+
+  // The JSON types ("string", "integer", ...) the schema's "type" allows at `json_pointer` of a
+  // document, following "properties", "additionalProperties", "items" and local "$ref"s; empty
+  // when the schema does not say (no "type", a patternProperties or allOf branch, a bad pointer).
+  std::vector<std::string> TypesAt(std::string_view json_pointer) const;
 
  private:
   struct Impl;

@@ -64,10 +64,8 @@ class Schedule {
   int64_t total_ = 0;
 };
 
-// Parses a duration such as "1500ms", "90s", "2m", "1h", "250us", or a bare number of seconds
-// ("2.5"). Negative, empty, non-finite and overflowing values are errors.
-Result<Clock::Duration> ParseDuration(std::string_view text);
-// Parses ramp stages "RATE:DURATION[,RATE:DURATION...]", e.g. "1000:30s,5000:1m,0:10s".
+// Parses ramp stages "RATE:DURATION[,RATE:DURATION...]", e.g. "1000:30s,5000:1m,0:10s"; each
+// DURATION in the grammar of sluice/core/duration.h.
 Result<std::vector<Schedule::RampStage>> ParseRampStages(std::string_view text);
 
 struct PacerOptions {

@@ -15,7 +15,8 @@
 
 namespace sluice::config {
 class Config;
-}
+struct LoadOptions;
+}  // namespace sluice::config
 
 namespace sluice::relay {
 
@@ -73,12 +74,12 @@ struct RelayOptions {
   size_t max_records = 200;
   // Longest wait to fill a batch. Default 20 ms.
   std::chrono::milliseconds linger{20};
-  // Ceiling on requests in flight, over all instances of the group. Default 20.
+  // Ceiling on requests in flight, over all instances of the group (1..1000). Default 20.
   int64_t max_in_flight = 20;
   // Ceilings on requests/s and records/s, over all instances of the group. Defaults 100 and 20,000.
   double requests_per_second = 100;
   double records_per_second = 20'000;
-  // Share of the daily API allocation never used. Default 0.1.
+  // Share of the daily API allocation never used, in [0, 1). Default 0.1.
   double budget_reserve = 0.1;
   // While paused at the reserve, how often GET /limits asks whether the allocation is back.
   // Default 60 s.
@@ -154,5 +155,10 @@ struct RelayOptions {
 // RelayOptions; defaults fill what the file leaves out. Secrets come through Config::GetSecret, so
 // `client_secret_file` works.
 Result<RelayOptions> RelayOptionsFromConfig(const config::Config& config);
+
+// Sets the relay's environment overrides on `options`: SLUICE_RELAY_<PATH>, where a new key under
+// kafka.properties has each '_' read as '.' (..._KAFKA__PROPERTIES__SECURITY_PROTOCOL sets
+// security.protocol). docs/OPERATIONS.md, "Environment overrides".
+void SetEnvOverrides(config::LoadOptions* options);
 
 }  // namespace sluice::relay

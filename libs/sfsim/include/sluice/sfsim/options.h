@@ -146,9 +146,9 @@ Status Validate(const SimOptions& options);
 
 // Applies a JSON document shaped like the config file (see schemas/sfsim.config.schema.json:
 // groups org, limits, latency, faults, ledger, objects) onto `options`. Unknown keys are
-// InvalidArgument. Durations are strings ("20s", "500ms") or integer milliseconds. `objects`
-// replaces the default objects unless org.keep_default_objects is true (then same-named objects
-// are replaced and new ones added).
+// InvalidArgument. Durations are strings in the grammar of sluice/core/duration.h ("20s", "500ms").
+// `objects` replaces the default objects unless org.keep_default_objects is true (then same-named
+// objects are replaced and new ones added).
 Status ApplyConfigJson(std::string_view json, SimOptions* options);
 
 // One object definition from JSON: {"name":"X","key_prefix":"a01","platform_event":false,
@@ -158,8 +158,5 @@ Result<ObjectDef> ParseObjectJson(std::string_view json);
 
 // Replaces the same-named object or appends it.
 void UpsertObject(std::vector<ObjectDef>* objects, ObjectDef def);
-
-// "250ms", "20s", "5m", "2h", "1d" or plain milliseconds.
-Result<std::chrono::milliseconds> ParseDurationText(std::string_view text);
 
 }  // namespace sluice::sfsim
