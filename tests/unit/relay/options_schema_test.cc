@@ -12,39 +12,22 @@
 #include <string>
 #include <vector>
 
+#include "relay_yaml.h"
 #include "sluice/config/config.h"
 #include "sluice/core/duration.h"
 #include "sluice/relay/options.h"
-#include "sluice/schemas/schemas.h"
 
 namespace sluice::relay {
 namespace {
 
-constexpr char kMinimal[] = R"(
-kafka:
-  bootstrap: 127.0.0.1:9092
-  topics: [sf.contact.events]
-salesforce:
-  login_url: http://127.0.0.1:8443
-  auth:
-    flow: client_credentials
-    client_id: app
-    client_secret: s3cret
-)";
-
-// The schema compiled into the binaries (schemas/relay.config.schema.json).
-std::string SchemaText() { return std::string(schemas::Get("relay.config.schema.json").value()); }
+constexpr const char* kMinimal = testing::kMinimalRelayYaml;
 
 Result<RelayOptions> Load(const std::string& yaml,
                           const std::map<std::string, std::string>& env = {}) {
-  config::LoadOptions load;
-  load.schema_json = SchemaText();
-  SetEnvOverrides(&load);
-  load.env = &env;
-  auto c = config::Config::LoadString(yaml, load, "relay.yaml");
-  if (!c.ok()) return c.status();
-  return RelayOptionsFromConfig(*c);
+  return testing::LoadRelayYaml(yaml, env);
 }
+
+std::string SchemaText() { return testing::RelaySchemaText(); }
 
 std::string Ms(std::chrono::milliseconds d) { return FormatDuration(d); }
 template <typename D>

@@ -5,33 +5,17 @@
 #include <map>
 #include <string>
 
+#include "relay_yaml.h"
 #include "sluice/config/config.h"
-#include "sluice/schemas/schemas.h"
 
 namespace sluice::relay {
 namespace {
 
-constexpr char kMinimal[] = R"(
-kafka:
-  bootstrap: 127.0.0.1:9092
-  topics: [sf.contact.events]
-salesforce:
-  login_url: http://127.0.0.1:8443
-  auth:
-    flow: client_credentials
-    client_id: app
-    client_secret: s3cret
-)";
+constexpr const char* kMinimal = testing::kMinimalRelayYaml;
 
 Result<RelayOptions> Load(const std::string& yaml,
                           const std::map<std::string, std::string>& env = {}) {
-  config::LoadOptions load;
-  load.schema_json = std::string(schemas::Get("relay.config.schema.json").value());
-  SetEnvOverrides(&load);
-  load.env = &env;
-  auto c = config::Config::LoadString(yaml, load, "relay.yaml");
-  if (!c.ok()) return c.status();
-  return RelayOptionsFromConfig(*c);
+  return testing::LoadRelayYaml(yaml, env);
 }
 
 TEST(RelayOptionsTest, MinimalFileGetsDocumentedDefaults) {
