@@ -34,10 +34,12 @@ cleanup() {
       echo "== logs (last 30 lines each)"
       "${compose[@]}" --profile flood logs --no-color --tail 30 2>&1 || true
     fi
-    docker rm -f "$project-flood-1" "$project-flood-2" >/dev/null 2>&1 || true
+    docker rm -f -v "$project-flood-1" "$project-flood-2" >/dev/null 2>&1 || true
     "${compose[@]}" --profile flood down -v --remove-orphans -t 5 >/dev/null 2>&1 || true
-    if docker ps -a -q --filter "label=com.docker.compose.project=$project" | grep -q .; then
-      echo "FAIL: containers of $project remain after down"
+    if docker ps -a -q --filter "label=com.docker.compose.project=$project" | grep -q . ||
+      docker volume ls -q --filter "label=com.docker.compose.project=$project" | grep -q . ||
+      docker network ls -q --filter "label=com.docker.compose.project=$project" | grep -q .; then
+      echo "FAIL: containers, volumes or networks of $project remain after down"
       status=1
     fi
   fi
