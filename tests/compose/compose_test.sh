@@ -6,7 +6,8 @@
 #      own (compose project sluice-test-PID; no published port is fixed) and waits for health
 #   3. flood service, SLUICE_COMPOSE_EVENTS events (default 100,000, 0.1% invalid): nothing
 #      missing, no event written twice, every invalid event in the DLQ (sfsim's ledger, read by
-#      sluice-flood); Prometheus scraped every target; every Grafana dashboard query has data
+#      sluice-flood); Prometheus scraped every target, loaded the alert rules and none fires;
+#      every Grafana dashboard query has data
 #   4. flood again (SLUICE_COMPOSE_KILL_EVENTS, default 100,000); relay-1 is SIGKILLed once a
 #      third is delivered; relay-2 must finish the drain with nothing missing
 #   5. tears everything down with its volumes, always (trap)
@@ -22,7 +23,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-compose.XXXXXX")
 compose=(docker-compose -f "$root/compose/docker-compose.yml" -p "$project")
 export SLUICE_SFSIM_PORT='' SLUICE_RELAY1_PORT='' SLUICE_RELAY2_PORT='' SLUICE_PROMETHEUS_PORT=''
 start=$SECONDS
-started_dockerd=""
+. "$(dirname "${BASH_SOURCE[0]}")/docker_lib.sh"
 
 log() { echo "[$((SECONDS - start))s] $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
@@ -43,10 +44,7 @@ cleanup() {
       status=1
     fi
   fi
-  if [ -n "$started_dockerd" ]; then
-    kill -TERM "$started_dockerd" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$started_dockerd" 2>/dev/null || break; sleep 0.2; done
-  fi
+  stop_started_dockerd
   [ $status -eq 0 ] && rm -rf "$work" || echo "logs kept in $work"
   log "total wall time $((SECONDS - start))s"
   exit $status
@@ -55,17 +53,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- 1. the engine and the images
-for tool in docker docker-compose debootstrap; do
-  command -v "$tool" >/dev/null || "$root/tools/bootstrap"
-  command -v "$tool" >/dev/null || fail "$tool is not installed and tools/bootstrap did not install it"
-done
-if ! docker info >/dev/null 2>&1; then
-  log "no Docker engine answers: starting dockerd (log: $work/dockerd.log)"
-  setsid dockerd >"$work/dockerd.log" 2>&1 </dev/null &
-  started_dockerd=$!
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
-  docker info >/dev/null 2>&1 || { tail -n 20 "$work/dockerd.log"; fail "dockerd did not start"; }
-fi
+ensure_docker "$work"
 docker version --format 'docker {{.Server.Version}}'
 docker-compose version --short
 
@@ -164,6 +152,15 @@ for inst in sorted(want):
     print(f"target {inst}: {t['health'] if t else 'absent'} {t.get('lastError', '') if t else ''}")
     if not t or t["health"] != "up":
         sys.exit(1)
+PY
+curl -fsS "$prometheus/api/v1/rules" >"$work/rules.json"
+python3 - "$work/rules.json" <<'PY' || fail "the alert rules are not loaded, or one is unhealthy or firing"
+import json, sys
+rules = [r for g in json.load(open(sys.argv[1]))["data"]["groups"] for r in g["rules"]]
+firing = [r["name"] for r in rules if r.get("state") == "firing"]
+unhealthy = [r["name"] for r in rules if r.get("health") not in ("ok", "unknown")]
+print(f"{len(rules)} alert rules loaded; firing: {firing or 'none'}; unhealthy: {unhealthy or 'none'}")
+sys.exit(1 if not rules or firing or unhealthy else 0)
 PY
 python3 - "$root/compose/grafana/dashboards/sluice-relay.json" "$prometheus" <<'PY' ||
 import json, sys, urllib.parse, urllib.request
