@@ -15,7 +15,11 @@ ensure_docker() {
   [ "$(id -u)" -eq 0 ] || fail "no Docker engine answers, and starting dockerd needs root"
   setsid dockerd >"$work/dockerd.log" 2>&1 </dev/null &
   started_dockerd=$!
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return 0
+    kill -0 "$started_dockerd" 2>/dev/null || break  # exited: the log says why
+    sleep 0.5
+  done
   tail -n 20 "$work/dockerd.log"
   fail "dockerd did not start (the log above says why)"
 }
