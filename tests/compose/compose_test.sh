@@ -45,12 +45,21 @@ cleanup() {
     fi
   fi
   stop_started_dockerd
+  kill "$watchdog" 2>/dev/null || true
   [ $status -eq 0 ] && rm -rf "$work" || echo "logs kept in $work"
   log "total wall time $((SECONDS - start))s"
   exit $status
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# ctest's TIMEOUT (720 s) kills without a trap; at 660 s the test stops itself and tears down.
+budget=${SLUICE_COMPOSE_BUDGET_S:-660}
+(
+  trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+  sleep "$budget" & sleeper=$!
+  wait "$sleeper" && echo "FAIL: over the budget of $budget s" && kill -TERM $$
+) &
+watchdog=$!
 
 # ---- 1. the engine and the images
 ensure_docker "$work"
