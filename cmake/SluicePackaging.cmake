@@ -3,6 +3,7 @@
 #   lib/systemd/system/         sluice-relay@.service, sluice-sfsim.service (packaging/systemd)
 #   share/sluice/examples/      relay.yaml, sfsim.yaml (postinst copies them to /etc/sluice)
 #   share/sluice/grafana/       the relay dashboard (compose/grafana/dashboards)
+#   share/sluice/prometheus/    the relay's alert rules (compose/prometheus/rules)
 #   share/sluice/schemas/       the config and report formats, for reference (the binaries carry
 #                               their own copy, compiled in)
 #   share/sluice/docs/          README.md and docs/*.md
@@ -11,6 +12,7 @@
 set(data_dir ${CMAKE_INSTALL_DATADIR}/sluice)
 install(FILES examples/relay.yaml examples/sfsim.yaml DESTINATION ${data_dir}/examples)
 install(DIRECTORY compose/grafana/dashboards/ DESTINATION ${data_dir}/grafana)
+install(FILES compose/prometheus/rules/sluice-relay.rules.yml DESTINATION ${data_dir}/prometheus)
 install(DIRECTORY schemas/ DESTINATION ${data_dir}/schemas)
 install(FILES README.md DESTINATION ${data_dir}/docs)
 install(DIRECTORY docs/ DESTINATION ${data_dir}/docs FILES_MATCHING PATTERN "*.md")

@@ -32,7 +32,8 @@ contents=$(dpkg-deb -c "$deb")
 for f in usr/bin/sluice-relay usr/bin/sluice-sfsim usr/bin/sluice-flood usr/bin/sluice-dlq \
   usr/lib/systemd/system/sluice-relay@.service usr/lib/systemd/system/sluice-sfsim.service \
   usr/share/sluice/examples/relay.yaml usr/share/sluice/examples/sfsim.yaml \
-  usr/share/sluice/docs/DEPLOY.md usr/share/sluice/grafana/sluice-relay.json; do
+  usr/share/sluice/docs/DEPLOY.md usr/share/sluice/grafana/sluice-relay.json \
+  usr/share/sluice/prometheus/sluice-relay.rules.yml; do
   echo "$contents" | grep -q " \./$f\$" || fail "$f not in the package"
 done
 echo "$contents" | grep -q 'sluice-bench' && fail "a benchmark binary is in the package"

@@ -26,7 +26,8 @@ extra=$(cd "$prefix/bin" && ls | grep -Ev '^sluice-(relay|sfsim|flood|dlq)$' || 
 [ -z "$extra" ] || fail "unexpected in bin/: $extra"
 for f in lib/systemd/system/sluice-relay@.service lib/systemd/system/sluice-sfsim.service \
   share/sluice/examples/relay.yaml share/sluice/examples/sfsim.yaml \
-  share/sluice/grafana/sluice-relay.json share/sluice/schemas/relay.config.schema.json \
+  share/sluice/grafana/sluice-relay.json share/sluice/prometheus/sluice-relay.rules.yml \
+  share/sluice/schemas/relay.config.schema.json \
   share/sluice/docs/README.md share/sluice/docs/DEPLOY.md share/sluice/docs/OPERATIONS.md; do
   [ -f "$prefix/$f" ] || fail "$f missing"
 done
