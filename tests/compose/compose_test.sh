@@ -3,7 +3,9 @@
 # machine's Docker engine, end to end:
 #   1. starts dockerd when none answers; builds the .deb (cpack) and the images (tools/compose/images)
 #   2. brings up three brokers, sfsim, two relays in one group and Prometheus on a network of its
-#      own (compose project sluice-test-PID; no published port is fixed) and waits for health
+#      own (compose project sluice-test-PID; no published port is fixed) and waits for health;
+#      in a relay container, the installed package's --version and --check-config of
+#      /etc/sluice/relay.yaml
 #   3. flood service, SLUICE_COMPOSE_EVENTS events (default 100,000, 0.1% invalid): nothing
 #      missing, no event written twice, every invalid event in the DLQ (sfsim's ledger, read by
 #      sluice-flood); Prometheus scraped every target, loaded the alert rules and none fires;
@@ -96,6 +98,15 @@ for s in "${services[@]}"; do
   [ "$(docker inspect -f '{{.HostConfig.Memory}}' "$(cid "$s")")" -gt 0 ] || fail "$s has no memory limit"
 done
 [ "$(docker inspect -f '{{.State.ExitCode}}' "$(cid topics)")" = 0 ] || fail "the topics service failed"
+# The package as the image installed it: --version, and --check-config on the example config its
+# postinst put in /etc/sluice (the relays themselves run it against the stack's brokers).
+docker exec "$(cid relay-1)" sluice-relay --version >"$work/version.out" 2>&1 ||
+  fail "sluice-relay --version: $(cat "$work/version.out")"
+grep -q '^sluice-relay ' "$work/version.out" && grep -q '^librdkafka ' "$work/version.out" ||
+  fail "sluice-relay --version printed: $(cat "$work/version.out")"
+docker exec "$(cid relay-1)" sluice-relay --check-config --config /etc/sluice/relay.yaml \
+  >"$work/check.out" 2>&1 || fail "--check-config of the installed example: $(cat "$work/check.out")"
+log "installed package: $(head -n1 "$work/version.out"); /etc/sluice/relay.yaml: ok"
 # The group settles before the burst: each relay's last share is 3 of the 6 partitions (its log).
 share() { docker logs "$(cid "$1")" 2>&1 | grep -o 'share: [0-9]*/[0-9]*' | tail -n1; }
 deadline=$((SECONDS + 60))
