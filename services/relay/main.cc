@@ -25,13 +25,17 @@ int main(int argc, char** argv) {
   std::string log_level;
   app.add_option("-c,--config", config_path, "YAML config file (schemas/relay.config.schema.json)")
       ->required();
+  bool json = false;
   app.add_flag("--check-config", check_only, "Validate the config file and exit");
+  app.add_flag("--json", json,
+               "With --check-config: print the verdict as one JSON object on stdout, for scripts");
   app.add_option("--log-level", log_level, "Overrides logging.level");
   sluice::build_info::AddVersionFlag(app, "sluice-relay");
   app.footer(
       "Examples:\n"
       "  sluice-relay --config relay.yaml\n"
       "  sluice-relay --config relay.yaml --check-config\n"
+      "  sluice-relay --config relay.yaml --check-config --json\n"
       "  SLUICE_RELAY_KAFKA__COMMIT_INTERVAL=500ms sluice-relay -c relay.yaml --log-level debug\n"
       "  SLUICE_RELAY_KAFKA__PROPERTIES__SECURITY_PROTOCOL=SASL_SSL sluice-relay -c relay.yaml\n"
       "Exit status: 0 stopped cleanly, 1 failed while running, 2 a bad command line or config.");
@@ -44,20 +48,26 @@ int main(int argc, char** argv) {
   load.schema_json = std::string(sluice::schemas::Get("relay.config.schema.json").value());
   load.schema_name = "relay.config.schema.json";
   sluice::relay::SetEnvOverrides(&load);
+  // The config's verdict: exit 0 when `error` is empty, else 2; as text, or with --json as
+  // {"ok":...,"config":...,"error":...} on stdout.
+  auto verdict = [&](const std::string& error) {
+    if (json) {
+      std::printf(
+          "{\"ok\":%s,\"config\":\"%s\"%s}\n", error.empty() ? "true" : "false",
+          sluice::JsonEscape(config_path).c_str(),
+          error.empty() ? "" : (",\"error\":\"" + sluice::JsonEscape(error) + "\"").c_str());
+    } else if (error.empty()) {
+      std::printf("%s: ok\n", config_path.c_str());
+    } else {
+      std::fprintf(stderr, "sluice-relay: %s\n", error.c_str());
+    }
+    return error.empty() ? 0 : 2;
+  };
   auto config = sluice::config::Config::LoadFile(config_path, load);
-  if (!config.ok()) {
-    std::fprintf(stderr, "sluice-relay: %s\n", config.status().message().c_str());
-    return 2;
-  }
+  if (!config.ok()) return verdict(config.status().message());
   auto options = sluice::relay::RelayOptionsFromConfig(*config);
-  if (!options.ok()) {
-    std::fprintf(stderr, "sluice-relay: %s\n", options.status().message().c_str());
-    return 2;
-  }
-  if (check_only) {
-    std::printf("%s: ok\n", config_path.c_str());
-    return 0;
-  }
+  if (!options.ok()) return verdict(options.status().message());
+  if (check_only) return verdict("");
   if (!log_level.empty()) options->log_level = log_level;
   if (!sluice::SetupLogging("sluice-relay",
                             {.level = options->log_level, .json = options->log_json})) {

@@ -155,6 +155,27 @@ TEST(UsageTest, ConfigFilesSayWhichUnitToAddWithLineAndColumn) {
   EXPECT_NE(r.err.find(":2:3: /limits/lock_timeout: 10 needs a unit"), std::string::npos) << r.err;
 }
 
+// --check-config --json: one JSON object on stdout for scripts, exit 0 or 2 as without it.
+TEST(UsageTest, RelayCheckConfigCanAnswerInJson) {
+  const std::string good =
+      "kafka:\n  bootstrap: 127.0.0.1:1\n  topics: [t]\n"
+      "salesforce:\n  login_url: http://127.0.0.1:1\n"
+      "  auth: {flow: client_credentials, client_id: a, client_secret: b}\n";
+  TempFile ok_file(good);
+  ToolRun r = Exec("sluice-relay", {"--check-config", "--json", "--config", ok_file.path()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"ok\":true,\"config\":\"" + ok_file.path() + "\"}\n");
+
+  TempFile bad_file(good + "delivery: {requests_per_second: \"fast \\\"quoted\\\"\"}\n");
+  r = Exec("sluice-relay", {"--check-config", "--json", "--config", bad_file.path()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.out.rfind("{\"ok\":false,\"config\":\"", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\"error\":\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("requests_per_second"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
 TEST(UsageTest, EveryProgramTakesEnvironmentOverrides) {
   // Each variable is checked against the program's schema, so a bad value proves it was read.
   TempFile relay(
