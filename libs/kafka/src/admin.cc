@@ -35,7 +35,7 @@ class AdminImpl final : public Admin {
     // Metadata requests must never create topics as a side effect.
     ASSIGN_OR_RETURN(
         auto conf, internal::BuildConf(options_.bootstrap, {{"allow.auto.create.topics", "false"}},
-                                       options_.properties));
+                                       internal::OnlyFor(RD_KAFKA_PRODUCER, options_.properties)));
     ASSIGN_OR_RETURN(rk_, internal::NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
     return Status::Ok();
   }
@@ -317,11 +317,14 @@ class AdminImpl final : public Admin {
     auto it = group_clients_.find(group);
     if (it != group_clients_.end()) return it->second;
     if (group_clients_.size() >= kMaxGroupClients) group_clients_.erase(group_clients_.begin());
-    ASSIGN_OR_RETURN(auto conf, internal::BuildConf(options_.bootstrap,
-                                                    {{"group.id", group},
-                                                     {"enable.auto.commit", "false"},
-                                                     {"enable.auto.offset.store", "false"}},
-                                                    WithoutGroupProperties(options_.properties)));
+    ASSIGN_OR_RETURN(
+        auto conf,
+        internal::BuildConf(
+            options_.bootstrap,
+            {{"group.id", group},
+             {"enable.auto.commit", "false"},
+             {"enable.auto.offset.store", "false"}},
+            internal::OnlyFor(RD_KAFKA_CONSUMER, WithoutGroupProperties(options_.properties))));
     ASSIGN_OR_RETURN(auto client, internal::NewClient(RD_KAFKA_CONSUMER, std::move(conf)));
     std::shared_ptr<rd_kafka_t> shared(client.release(), [](rd_kafka_t* rk) {
       rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);

@@ -65,8 +65,10 @@ class ConsumerImpl final : public Consumer {
     if (store != options_.properties.end() && store->second != "false") {
       forbidden[store->first] = "offsets are stored only by Consumer::StoreOffset()";
     }
-    ASSIGN_OR_RETURN(auto conf, internal::BuildConf(options_.bootstrap, defaults,
-                                                    options_.properties, forbidden));
+    ASSIGN_OR_RETURN(
+        auto conf,
+        internal::BuildConf(options_.bootstrap, defaults,
+                            internal::OnlyFor(RD_KAFKA_CONSUMER, options_.properties), forbidden));
     // The assignors in effect (a property may override the field); librdkafka refuses a list that
     // mixes cooperative and eager ones, so the first one names the protocol.
     char strategy[256] = {0};

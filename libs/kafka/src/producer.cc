@@ -83,8 +83,9 @@ class ProducerImpl final : public Producer {
     if (!options_.transactional_id.empty()) {
       defaults.emplace_back("transactional.id", options_.transactional_id);
     }
-    ASSIGN_OR_RETURN(auto conf,
-                     internal::BuildConf(options_.bootstrap, defaults, options_.properties));
+    ASSIGN_OR_RETURN(
+        auto conf, internal::BuildConf(options_.bootstrap, defaults,
+                                       internal::OnlyFor(RD_KAFKA_PRODUCER, options_.properties)));
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), &ProducerImpl::DeliveryCallbackTrampoline);
     rd_kafka_conf_set_error_cb(conf.get(), &ProducerImpl::ErrorCallbackTrampoline);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "sluice/core/logging.h"
@@ -34,6 +36,61 @@ void LogCallback(const rd_kafka_t* rk, int level, const char* facility, const ch
 }
 
 }  // namespace
+
+PropertyScope ScopeOf(const std::string& name) {
+  // librdkafka has no per-property query for this; its table (a Markdown-like text with one row
+  // per property, "name | C/P | range | default | importance | description") is the one source.
+  static const auto* scopes = [] {
+    auto* out = new std::map<std::string, PropertyScope>();
+    char* text = nullptr;
+    size_t size = 0;
+    if (FILE* f = open_memstream(&text, &size)) {
+      rd_kafka_conf_properties_show(f);
+      std::fclose(f);
+    }
+    const std::string table(text != nullptr ? text : "", size);
+    std::free(text);
+    size_t at = 0;
+    while (at < table.size()) {
+      size_t end = table.find('\n', at);
+      if (end == std::string::npos) end = table.size();
+      const std::string_view line(table.data() + at, end - at);
+      at = end + 1;
+      const size_t bar1 = line.find('|');
+      if (bar1 == std::string_view::npos) continue;
+      const size_t bar2 = line.find('|', bar1 + 1);
+      if (bar2 == std::string_view::npos) continue;
+      auto trim = [](std::string_view v) {
+        while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+        while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+        return v;
+      };
+      const std::string_view prop = trim(line.substr(0, bar1));
+      const std::string_view scope = trim(line.substr(bar1 + 1, bar2 - bar1 - 1));
+      if (scope == "C") {
+        out->emplace(prop, PropertyScope::kConsumer);
+      } else if (scope == "P") {
+        out->emplace(prop, PropertyScope::kProducer);
+      } else if (scope == "*") {
+        out->emplace(prop, PropertyScope::kAny);
+      }
+    }
+    return out;
+  }();
+  auto it = scopes->find(name);
+  return it == scopes->end() ? PropertyScope::kUnknown : it->second;
+}
+
+std::map<std::string, std::string> OnlyFor(rd_kafka_type_t type,
+                                           const std::map<std::string, std::string>& properties) {
+  const PropertyScope other =
+      type == RD_KAFKA_PRODUCER ? PropertyScope::kConsumer : PropertyScope::kProducer;
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : properties) {
+    if (ScopeOf(name) != other) out.emplace(name, value);
+  }
+  return out;
+}
 
 Status SetConf(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
   char errstr[512] = {0};

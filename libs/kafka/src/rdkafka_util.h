@@ -60,6 +60,18 @@ Result<ConfHandle> BuildConf(std::string_view bootstrap,
                              const std::map<std::string, std::string>& properties,
                              const std::map<std::string, std::string>& forbidden = {});
 
+// Which kind of client a librdkafka property applies to, as librdkafka's own property table
+// (rd_kafka_conf_properties_show, read once per process) says: "C", "P" or "*" there.
+enum class PropertyScope { kAny, kConsumer, kProducer, kUnknown };
+PropertyScope ScopeOf(const std::string& name);
+
+// `properties` less those librdkafka applies only to the other kind of client, which it would
+// accept and then warn about once per client (CONFWARN, e.g. session.timeout.ms on the DLQ
+// producer when one kafka.properties map configures every client). Unknown names are kept, so
+// rd_kafka_conf_set still reports a misspelling.
+std::map<std::string, std::string> OnlyFor(rd_kafka_type_t type,
+                                           const std::map<std::string, std::string>& properties);
+
 // Sets one property; InvalidArgument "kafka property 'name': <librdkafka's text>" on error.
 Status SetConf(rd_kafka_conf_t* conf, const std::string& name, const std::string& value);
 

@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
+
+#include "rdkafka_util.h"
 
 namespace sluice::kafka {
 namespace {
@@ -52,3 +55,35 @@ TEST(LibrdkafkaPropertyNamesTest, OnlyTheKnownNamesHaveUnderscores) {
 
 }  // namespace
 }  // namespace sluice::kafka
+
+namespace sluice::kafka::internal {
+namespace {
+
+// One kafka.properties map configures the relay's consumer, DLQ producer and admin clients; each
+// gets only what librdkafka applies to its kind (librdkafka warned CONFWARN for every
+// consumer-only property on the producer).
+TEST(PropertyScopeTest, FromLibrdkafkasOwnTable) {
+  EXPECT_EQ(ScopeOf("session.timeout.ms"), PropertyScope::kConsumer);
+  EXPECT_EQ(ScopeOf("auto.offset.reset"), PropertyScope::kConsumer);
+  EXPECT_EQ(ScopeOf("enable.idempotence"), PropertyScope::kProducer);
+  EXPECT_EQ(ScopeOf("linger.ms"), PropertyScope::kProducer);
+  EXPECT_EQ(ScopeOf("security.protocol"), PropertyScope::kAny);
+  EXPECT_EQ(ScopeOf("security.protocl"), PropertyScope::kUnknown);
+}
+
+TEST(PropertyScopeTest, EachClientGetsItsOwnAndUnknownNamesStay) {
+  const std::map<std::string, std::string> all = {{"session.timeout.ms", "10000"},
+                                                  {"linger.ms", "5"},
+                                                  {"security.protocol", "ssl"},
+                                                  {"security.protocl", "ssl"}};
+  EXPECT_EQ(OnlyFor(RD_KAFKA_PRODUCER, all),
+            (std::map<std::string, std::string>{
+                {"linger.ms", "5"}, {"security.protocol", "ssl"}, {"security.protocl", "ssl"}}));
+  EXPECT_EQ(OnlyFor(RD_KAFKA_CONSUMER, all),
+            (std::map<std::string, std::string>{{"session.timeout.ms", "10000"},
+                                                {"security.protocol", "ssl"},
+                                                {"security.protocl", "ssl"}}));
+}
+
+}  // namespace
+}  // namespace sluice::kafka::internal
