@@ -86,8 +86,9 @@ std::string RelayHarness::WriteConfig(int index) {
     << "  commit_interval: " << options_.commit_interval << "\n"
     << "  properties:\n"
     << "    session.timeout.ms: 6000\n"
-    << "    heartbeat.interval.ms: 1000\n"
-    << "salesforce:\n"
+    << "    heartbeat.interval.ms: 1000\n";
+  for (const auto& [k, v] : options_.kafka_properties) y << "    " << k << ": \"" << v << "\"\n";
+  y << "salesforce:\n"
     << "  login_url: \"" << sfsim_->base_url() << "\"\n"
     << "  request_timeout: 30s\n";
   y << "  event_id_field: \"" << options_.event_id_field << "\"\n";
@@ -112,7 +113,7 @@ std::string RelayHarness::WriteConfig(int index) {
     << "http:\n"
     << "  listen: \"127.0.0.1:0\"\n"
     << "logging:\n"
-    << "  level: info\n";
+    << "  level: " << options_.log_level << "\n";
   const std::string path = dir_ + "/relay-" + std::to_string(index) + ".yaml";
   std::ofstream(path) << y.str();
   return path;

@@ -61,6 +61,10 @@ class RelayHarness {
     std::string commit_interval = "200ms";
     // Off only to show what the store prevents.
     bool idempotency_enabled = true;
+    // logging.level of every relay.
+    std::string log_level = "info";
+    // Added to kafka.properties (after the harness's session and heartbeat timeouts).
+    std::map<std::string, std::string> kafka_properties;
   };
 
   static Result<std::unique_ptr<RelayHarness>> Create(const Options& options);
