@@ -7,16 +7,25 @@
 #include <mutex>
 #include <set>
 
-#include "partition_reader.h"
 #include "sluice/kafka/admin.h"
 #include "sluice/kafka/consumer.h"
+#include "sluice/kafka/partition_reader.h"
 #include "sluice/kafka/producer.h"
 
 namespace sluice::dlq {
 namespace {
 
 using Ms = std::chrono::milliseconds;
-using internal::PartitionReader;
+using kafka::PartitionReader;
+
+// The DLQ tool reads without joining or leaving a trace in any consumer group.
+kafka::PartitionReaderOptions ReaderOptions(const KafkaOptions& o) {
+  kafka::PartitionReaderOptions r;
+  r.bootstrap = o.bootstrap;
+  r.properties = o.properties;
+  r.group_id = "sluice-dlq-reader";
+  return r;
+}
 
 Result<std::unique_ptr<kafka::Admin>> MakeAdmin(const KafkaOptions& o) {
   kafka::AdminOptions ao;
@@ -184,7 +193,7 @@ class DryRunReplayIo : public ReplayIo {
       if (r.start < r.end) starts[r.partition] = r.start;
     }
     if (!starts.empty()) {
-      ASSIGN_OR_RETURN(reader_, PartitionReader::Open(o_, topic_, starts));
+      ASSIGN_OR_RETURN(reader_, PartitionReader::Open(ReaderOptions(o_), topic_, starts));
     }
     return ranges;
   }
@@ -233,7 +242,8 @@ Status ScanTopic(const KafkaOptions& options, std::string_view topic,
     s.end_records += w.high - w.low;
   }
   if (starts.empty()) return Status::Ok();
-  ASSIGN_OR_RETURN(auto reader, PartitionReader::Open(options, std::string(topic), starts));
+  ASSIGN_OR_RETURN(auto reader,
+                   PartitionReader::Open(ReaderOptions(options), std::string(topic), starts));
   std::set<int32_t> pending;
   for (const auto& [p, _] : starts) pending.insert(p);
   Clock& clock = ClockOf(options);
@@ -281,8 +291,8 @@ Result<kafka::Message> ReadRecord(const KafkaOptions& options, std::string_view 
     return NotFoundError(fmt::format("{}/{} has no offset {} (records are at {}..{})", topic,
                                      partition, offset, w->low, w->high - 1));
   }
-  ASSIGN_OR_RETURN(auto reader,
-                   PartitionReader::Open(options, std::string(topic), {{partition, offset}}));
+  ASSIGN_OR_RETURN(auto reader, PartitionReader::Open(ReaderOptions(options), std::string(topic),
+                                                      {{partition, offset}}));
   Clock& clock = ClockOf(options);
   const auto deadline = clock.Now() + options.timeout;
   while (clock.Now() < deadline) {

@@ -47,9 +47,10 @@ class AdminImpl final : public Admin {
     std::vector<rd_kafka_NewTopic_t*> raw;
     for (const auto& spec : topics) {
       RETURN_IF_ERROR(internal::ValidateTopicName(spec.name).WithContext("create topic"));
-      if (spec.partitions < 1 || spec.replication < 1) {
+      if (spec.partitions < 1 || (spec.replication < 1 && spec.replication != -1)) {
         return InvalidArgumentError("create topic " + spec.name +
-                                    ": partitions and replication must be at least 1");
+                                    ": partitions must be at least 1, replication at least 1 (or "
+                                    "-1: the broker's default)");
       }
       char errstr[512] = {0};
       owned.emplace_back(rd_kafka_NewTopic_new(spec.name.c_str(), spec.partitions, spec.replication,

@@ -38,7 +38,7 @@ struct TopicSpec {
 
   std::string name;
   int partitions = 1;
-  int replication = 1;
+  int replication = 1;  // -1: the broker's default.replication.factor
   // Topic configs, e.g. {"retention.ms", "604800000"}.
   std::map<std::string, std::string> configs;
 };
