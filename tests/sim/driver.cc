@@ -60,6 +60,8 @@ class Driver {
   RunResult Run();
 
  private:
+  // The delivered-set changelog: in the simulated Kafka, shared by every slot.
+  std::shared_ptr<SimChangelog> changelog_ = std::make_shared<SimChangelog>();
   struct Slot {
     std::shared_ptr<StoreFile> file;
     std::unique_ptr<relay::Relay> relay;
@@ -156,7 +158,8 @@ void Driver::StartSlot(int slot) {
   parts.admin = std::make_unique<SimTopicAdmin>(kafka_);
   parts.salesforce = std::make_unique<SimSalesforce>(world_, org_, inc);
   if (o.idempotency_enabled) {
-    parts.store = std::make_unique<SimStore>(world_, facts_, sl.file, inc, slot, s_.store);
+    parts.store =
+        std::make_unique<SimStore>(world_, facts_, sl.file, inc, slot, s_.store, changelog_);
   }
   auto waiter = std::make_unique<SimWaiter>(world_);
   sl.notifications = waiter->notifications();

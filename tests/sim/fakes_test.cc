@@ -425,9 +425,10 @@ TEST_F(OrgTest, AnswersToACrashedIncarnationAreDroppedButTheWriteLands) {
   EXPECT_FALSE(facts_.calls[0].answered);
 }
 
-idempotency::Entry Entry(const std::string& id) {
-  idempotency::Entry e;
-  e.event_id = id;
+relay::StoreEntry Entry(const std::string& id, int32_t partition = -1) {
+  relay::StoreEntry e;
+  e.entry.event_id = id;
+  e.source = {"t", partition};
   return e;
 }
 
@@ -455,6 +456,37 @@ TEST(StoreTest, RecordsAreDurableOnlyOnceCompletedAndInOrder) {
   world.AdvanceTo(world.Now() + milliseconds(100));
   EXPECT_EQ(file->rows.count("late"), 0u);
   EXPECT_EQ(file->rows.size(), 5u);
+}
+
+TEST(StoreTest, TheChangelogCarriesResolutionsToAnotherSlotsStore) {
+  World world;
+  Facts facts;
+  auto changelog = std::make_shared<SimChangelog>();
+  auto a_file = std::make_shared<StoreFile>();
+  auto b_file = std::make_shared<StoreFile>();
+  SimStore a(world, facts, a_file, world.NewIncarnation(), 0, {}, changelog);
+  SimStore b(world, facts, b_file, world.NewIncarnation(), 1, {}, changelog);
+  a.Record({Entry("p0-event", 0), Entry("p1-event", 1), Entry("no-partition")}, nullptr);
+  world.AdvanceTo(world.Now() + milliseconds(100));
+  EXPECT_FALSE((*b.CheckBatch({"p0-event"}))[0]);
+  ASSERT_TRUE(b.Restore({{"t", 0}}).ok());
+  EXPECT_TRUE((*b.CheckBatch({"p0-event"}))[0]);
+  EXPECT_FALSE((*b.CheckBatch({"p1-event"}))[0]) << "only the assigned partition is restored";
+  EXPECT_FALSE((*b.CheckBatch({"no-partition"}))[0]);
+  // A restore applies each entry once; the next one reads only what came since.
+  EXPECT_EQ(b_file->applied[(kafka::TopicPartition{"t", 0})], 1u);
+  a.Record({Entry("p0-later", 0)}, nullptr);
+  world.AdvanceTo(world.Now() + milliseconds(100));
+  ASSERT_TRUE(b.Restore({{"t", 0}}).ok());
+  EXPECT_TRUE((*b.CheckBatch({"p0-later"}))[0]);
+  EXPECT_EQ(b_file->applied[(kafka::TopicPartition{"t", 0})], 2u);
+  // Without the changelog (the option off), nothing crosses.
+  SimStoreOptions off;
+  off.changelog = false;
+  SimStore c(world, facts, std::make_shared<StoreFile>(), world.NewIncarnation(), 2, off,
+             changelog);
+  ASSERT_TRUE(c.Restore({{"t", 0}}).ok());
+  EXPECT_FALSE((*c.CheckBatch({"p0-event"}))[0]);
 }
 
 }  // namespace

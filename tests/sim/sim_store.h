@@ -15,9 +15,18 @@
 
 namespace sluice::sim {
 
+// The delivered-set changelog in the simulated Kafka: per source partition, every resolution in
+// the order it was written. It outlives every incarnation and store file. Thread-safety: a value
+// type.
+struct SimChangelog {
+  std::map<kafka::TopicPartition, std::vector<idempotency::Entry>> log;
+};
+
 // What is durably on disk for one relay slot. Thread-safety: a value type.
 struct StoreFile {
   std::map<std::string, idempotency::Resolution> rows;
+  // How many entries of each changelog partition are applied to `rows`.
+  std::map<kafka::TopicPartition, size_t> applied;
 };
 
 // Thread-safety: a value type.
@@ -29,6 +38,10 @@ struct SimStoreOptions {
   double failure_probability = 0;
   // A broken store for the checker's own tests: Record answers Ok without keeping anything.
   bool forget_records = false;
+  // The delivered-set changelog, as the real relay has it by default: a Record is also appended
+  // to the changelog (durable with the group commit), and Restore applies what any instance wrote
+  // for the assigned partitions. Default true.
+  bool changelog = true;
 };
 
 // A ResolutionStore over a StoreFile. Record completes later as a world event owned by the
@@ -38,17 +51,19 @@ struct SimStoreOptions {
 class SimStore final : public relay::ResolutionStore {
  public:
   SimStore(World& world, Facts& facts, std::shared_ptr<StoreFile> file, Owner incarnation, int slot,
-           const SimStoreOptions& options = {});
+           const SimStoreOptions& options = {}, std::shared_ptr<SimChangelog> changelog = nullptr);
 
   Result<std::vector<std::optional<idempotency::Resolution>>> CheckBatch(
       const std::vector<std::string>& event_ids) override;
-  void Record(std::vector<idempotency::Entry> entries, Callback done) override;
+  void Record(std::vector<relay::StoreEntry> entries, Callback done) override;
+  Status Restore(const std::vector<kafka::TopicPartition>& partitions) override;
   void Close() override;
 
  private:
   World& world_;
   Facts& facts_;
   std::shared_ptr<StoreFile> file_;
+  std::shared_ptr<SimChangelog> changelog_;  // null: no changelog
   Owner incarnation_;
   int slot_;
   SimStoreOptions options_;

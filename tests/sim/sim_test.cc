@@ -50,12 +50,10 @@ std::vector<Violation> Filtered(std::vector<Violation> v) {
 // the relay-engine issue has the readings). They are not skipped: each is run and reported as a
 // known failure, and the sweep fails if one of them passes (take it off the list then) or if any
 // other seed fails.
-//   325, 952: latest_wins across two handovers. Instance A delivers events 1 and 2 of a key and
-//     crashes; B takes the partition, writes 1 again (its own store does not know it) and is
-//     revoked before it writes 2 again; A takes the partition back and its store, which knows
-//     both, skips both: the record keeps 1. Per-instance stores cannot see B's write; the
-//     partition-state issue (a delivered-set changelog that follows the partition) closes it.
-const std::set<uint64_t> kKnownFailing = {325, 952};
+// None today: 325 and 952 (latest_wins across two handovers: B re-wrote an older event that its
+// own store did not know, A's store skipped the newer one when the partition came back) pass since
+// the stores restore the delivered-set changelog on assignment (SimChangelog).
+const std::set<uint64_t> kKnownFailing = {};
 
 class SimSeedsTest : public ::testing::TestWithParam<int> {};
 

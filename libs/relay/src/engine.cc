@@ -133,6 +133,7 @@ Status Engine::Step(Clock::Duration max_wait) {
   }
   const Ms poll_wait = std::chrono::ceil<Ms>(wait);
   auto polled = consumer_->Poll(options_.poll_batch, poll_wait);
+  if (!fatal_.ok()) return fatal_;  // nothing polled is taken
   if (!polled.ok()) {
     if (polled.status().code() == StatusCode::kFailedPrecondition) return polled.status();
     log_->warn("poll: {}", polled.status().ToString());
@@ -346,7 +347,7 @@ void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission ad
   has_token_ = true;
 
   std::vector<uint64_t> delivered;
-  std::vector<idempotency::Entry> entries;
+  std::vector<StoreEntry> entries;
   for (size_t i = 0; i < seqs.size(); ++i) {
     EventRecord* e = book_.Get(seqs[i]);
     if (e == nullptr) continue;
@@ -373,8 +374,8 @@ void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission ad
               std::max<int64_t>(0, clock_.WallMillis() - e->msg.timestamp_ms)));
         }
         delivered.push_back(e->seq);
-        entries.push_back(idempotency::Entry{e->event.event_id, idempotency::Outcome::kDelivered,
-                                             r->id.substr(0, 64), 0});
+        entries.push_back(
+            MakeStoreEntry(*e, idempotency::Outcome::kDelivered, r->id.substr(0, 64)));
         break;
       case RecordAction::kRetry:
         if (Leaving(*e)) {
@@ -393,12 +394,12 @@ void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission ad
         break;
     }
   }
-  if (!delivered.empty()) RecordDelivered(std::move(delivered), std::move(entries));
+  if (!delivered.empty()) RecordResolved(std::move(delivered), std::move(entries));
 }
 
 // --- resolution -----------------------------------------------------------------------------
 
-void Engine::RecordDelivered(std::vector<uint64_t> seqs, std::vector<idempotency::Entry> entries) {
+void Engine::RecordResolved(std::vector<uint64_t> seqs, std::vector<StoreEntry> entries) {
   if (!parts_.store) {
     for (uint64_t seq : seqs) {
       if (EventRecord* e = book_.Get(seq)) Resolve(*e);
@@ -409,15 +410,15 @@ void Engine::RecordDelivered(std::vector<uint64_t> seqs, std::vector<idempotency
     if (EventRecord* e = book_.Get(seq)) book_.SetStage(*e, Stage::kStoring);
   }
   auto shared_seqs = std::make_shared<std::vector<uint64_t>>(std::move(seqs));
-  auto shared_entries = std::make_shared<std::vector<idempotency::Entry>>(entries);
+  auto shared_entries = std::make_shared<std::vector<StoreEntry>>(entries);
   parts_.store->Record(std::move(entries), [this, shared_seqs, shared_entries](const Status& s) {
     loop_->Post([this, shared_seqs, shared_entries, s] {
       if (!s.ok()) {
-        // Delivered but not yet recorded: the offset must not pass it. Record again shortly.
+        // Resolved but not yet recorded: the offset must not pass it. Record again shortly.
         metrics_.store_errors->Increment();
         log_->error("idempotency store write failed ({}); retrying", s.ToString());
         loop_->PostAfter(kStoreRetryDelay, [this, shared_seqs, shared_entries] {
-          RecordDelivered(*shared_seqs, *shared_entries);
+          RecordResolved(*shared_seqs, *shared_entries);
         });
         return;
       }
@@ -458,11 +459,10 @@ void Engine::OnDeadLettered(EventRecord& e, const envelope::DlqInfo& info) {
   }
   metrics_.CountDeadLetter(info.error_class, info.error_code);
   if (parts_.store && e.valid) {
-    // Remembered so that a redelivery after a crash does not dead-letter it twice; not waited for
-    // (the DLQ ack is what makes the outcome durable).
-    parts_.store->Record(
-        {idempotency::Entry{e.event.event_id, idempotency::Outcome::kDeadLettered, "", 0}},
-        [](const Status&) {});
+    // Recorded (and written to the changelog) before its offset is committed, so that neither a
+    // restart nor the partition's next owner dead-letters it twice.
+    RecordResolved({e.seq}, {MakeStoreEntry(e, idempotency::Outcome::kDeadLettered, "")});
+    return;
   }
   Resolve(e);
 }

@@ -67,7 +67,16 @@ class Engine final : public kafka::RebalanceListener {
   // Its partition is being revoked (or was): it is not to be sent again here.
   bool Leaving(const EventRecord& e);
   // Resolution.
-  void RecordDelivered(std::vector<uint64_t> seqs, std::vector<idempotency::Entry> entries);
+  // Records resolutions (delivered, dead-lettered) durably, then resolves their events.
+  void RecordResolved(std::vector<uint64_t> seqs, std::vector<StoreEntry> entries);
+  static StoreEntry MakeStoreEntry(const EventRecord& e, idempotency::Outcome outcome,
+                                   std::string salesforce_id) {
+    idempotency::Entry entry;
+    entry.event_id = e.event.event_id;
+    entry.outcome = outcome;
+    entry.salesforce_id = std::move(salesforce_id);
+    return StoreEntry{std::move(entry), {e.msg.topic, e.msg.partition}};
+  }
   void DeadLetter(EventRecord& e, const std::string& error_class, const std::string& code,
                   const std::string& message);
   void OnDeadLettered(EventRecord& e, const envelope::DlqInfo& info);
@@ -115,6 +124,8 @@ class Engine final : public kafka::RebalanceListener {
   std::unique_ptr<Intake> intake_;
   std::unique_ptr<DlqWriter> dlq_;
 
+  // Why the relay must stop (a restore that failed), returned by the next Step.
+  Status fatal_ = Status::Ok();
   bool started_ = false;
   bool finished_ = false;
   bool shutting_down_ = false;

@@ -23,6 +23,17 @@ void Engine::OnAssigned(kafka::Consumer&, const std::vector<kafka::TopicPartitio
     dlq_->EnsureTopic(tp.topic);
   }
   log_->info("assigned {} partitions (now {})", parts.size(), book_.partitions().size());
+  if (!parts.empty() && parts_.store) {
+    // What any instance recorded for them, before anything of them is consumed.
+    Status restored = parts_.store->Restore(parts);
+    if (!restored.ok()) {
+      log_->critical("restoring the delivered-set of the assigned partitions failed: {}",
+                     restored.ToString());
+      fatal_ = restored.WithContext("restore");
+      (void)consumer_->Pause(parts);
+      return;
+    }
+  }
   if (!parts.empty()) {
     // Set the state the engine intends on every partition that arrives, resumed ones included:
     // librdkafka keeps a partition's pause flag across a revoke and a re-assign (issue #1849), so

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "sluice/changelog/record.h"
 #include "sluice/config/config.h"
 #include "sluice/kafka/properties.h"
 
@@ -71,6 +72,16 @@ Status RelayOptions::Validate() const {
   }
   if (idempotency_merge_chunk_rows < 100 || idempotency_merge_chunk_rows > 1'000'000) {
     return InvalidArgumentError("idempotency.merge_chunk_rows must be within 100..1000000");
+  }
+  if (changelog_enabled) {
+    RETURN_IF_ERROR(
+        changelog::ChangelogTopic("t", changelog_suffix).status().WithContext("changelog.suffix"));
+  }
+  if (changelog_replication == 0 || changelog_replication < -1 || changelog_replication > 32) {
+    return InvalidArgumentError("changelog.replication_factor must be -1 or within 1..32");
+  }
+  if (changelog_restore_timeout < std::chrono::seconds(1)) {
+    return InvalidArgumentError("changelog.restore_timeout must be at least 1s");
   }
   if (idempotency_cache_kib < 256) {
     return InvalidArgumentError("idempotency.cache_kib must be at least 256");
@@ -178,6 +189,11 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.idempotency_cache_kib = c.GetInt("/idempotency/cache_kib", o.idempotency_cache_kib);
   o.idempotency_merge_chunk_rows =
       c.GetInt("/idempotency/merge_chunk_rows", o.idempotency_merge_chunk_rows);
+  o.changelog_enabled = c.GetBool("/changelog/enabled", o.changelog_enabled);
+  o.changelog_suffix = c.GetString("/changelog/suffix", o.changelog_suffix);
+  o.changelog_replication =
+      static_cast<int>(c.GetInt("/changelog/replication_factor", o.changelog_replication));
+  RETURN_IF_ERROR(ReadDuration(c, "/changelog/restore_timeout", &o.changelog_restore_timeout));
 
   const std::string listen =
       c.GetString("/http/listen", o.http_host + ":" + std::to_string(o.http_port));

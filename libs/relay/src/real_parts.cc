@@ -7,8 +7,6 @@
 
 #include "sluice/build_info/build_info.h"
 #include "sluice/http/client.h"
-#include "sluice/idempotency/group_commit.h"
-#include "sluice/idempotency/retention.h"
 #include "sluice/kafka/admin.h"
 #include "sluice/kafka/consumer.h"
 #include "sluice/kafka/producer.h"
@@ -16,6 +14,7 @@
 #include "sluice/salesforce/auth.h"
 #include "sluice/salesforce/client.h"
 #include "sluice/salesforce/stats.h"
+#include "store_part.h"
 
 namespace sluice::relay {
 namespace {
@@ -55,26 +54,6 @@ class RealSalesforce final : public SalesforcePort {
   std::unique_ptr<salesforce::TokenProvider> tokens_;
   std::unique_ptr<salesforce::SalesforceClient> client_;
   std::vector<metrics::CallbackHandle> stats_handles_;
-};
-
-class RealStore final : public ResolutionStore {
- public:
-  ~RealStore() override { Close(); }
-  Result<std::vector<std::optional<idempotency::Resolution>>> CheckBatch(
-      const std::vector<std::string>& ids) override {
-    return store_->CheckBatch(ids);
-  }
-  void Record(std::vector<idempotency::Entry> entries, Callback done) override {
-    committer_->Enqueue(std::move(entries), std::move(done));
-  }
-  void Close() override {
-    if (committer_) committer_->Stop();
-    if (purger_) purger_->Stop();
-  }
-
-  std::unique_ptr<idempotency::IdempotencyStore> store_;
-  std::unique_ptr<idempotency::GroupCommitter> committer_;
-  std::unique_ptr<idempotency::RetentionPurger> purger_;
 };
 
 class RealDlq final : public DlqSink {
@@ -217,19 +196,7 @@ Result<RelayParts> MakeRealParts(const RelayOptions& options, Clock& clock) {
   parts.admin = std::make_unique<RealAdmin>(std::move(admin));
 
   if (options.idempotency_enabled) {
-    auto store = std::make_unique<RealStore>();
-    idempotency::SqliteStoreOptions store_options;
-    store_options.path = options.idempotency_path;
-    store_options.cache_size_kib = options.idempotency_cache_kib;
-    store_options.max_staged_rows = options.idempotency_max_staged_rows;
-    store_options.merge_chunk_rows = options.idempotency_merge_chunk_rows;
-    ASSIGN_OR_RETURN(store->store_, idempotency::OpenSqliteStore(store_options));
-    ASSIGN_OR_RETURN(store->committer_, idempotency::GroupCommitter::Start(store->store_.get()));
-    idempotency::RetentionOptions retention;
-    retention.retention = options.idempotency_retention;
-    ASSIGN_OR_RETURN(store->purger_,
-                     idempotency::RetentionPurger::Start(store->store_.get(), retention));
-    parts.store = std::move(store);
+    ASSIGN_OR_RETURN(parts.store, OpenStorePart(options, clock, parts.registry));
   }
   if (options.parse_threads > 0) {
     parts.parser = std::make_unique<PoolExecutor>(static_cast<size_t>(options.parse_threads));

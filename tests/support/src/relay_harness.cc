@@ -109,7 +109,10 @@ std::string RelayHarness::WriteConfig(int index) {
   for (const auto& [k, v] : delivery) y << "  " << k << ": " << v << "\n";
   y << "idempotency:\n"
     << "  enabled: " << (options_.idempotency_enabled ? "true" : "false") << "\n"
-    << "  path: \"" << dir_ << "/relay-" << index << ".db\"\n"
+    << "  path: \"" << StorePath(index) << "\"\n"
+    << "changelog:\n"
+    << "  enabled: "
+    << (options_.changelog_enabled && options_.idempotency_enabled ? "true" : "false") << "\n"
     << "http:\n"
     << "  listen: \"127.0.0.1:0\"\n"
     << "logging:\n"
@@ -117,6 +120,10 @@ std::string RelayHarness::WriteConfig(int index) {
   const std::string path = dir_ + "/relay-" + std::to_string(index) + ".yaml";
   std::ofstream(path) << y.str();
   return path;
+}
+
+std::string RelayHarness::StorePath(int index) const {
+  return dir_ + "/relay-" + std::to_string(index) + ".db";
 }
 
 Result<uint16_t> RelayHarness::StartRelay(int index) {

@@ -132,6 +132,22 @@ struct RelayOptions {
   // SQLite page cache of the store. Default 8,192 KiB.
   int64_t idempotency_cache_kib = 8 * 1024;
 
+  // --- Delivered-set changelog (with the idempotency store) ---
+  // Default true: every resolution is also written, before its offset is committed, to a
+  // compacted changelog topic per source topic with the same partition count, and a partition
+  // assigned to this instance is restored from its changelog before it is consumed, so the
+  // delivered-set follows the partition between instances (docs/OPERATIONS.md). Without the
+  // idempotency store there is nothing to restore into: then it is off.
+  bool changelog_enabled = true;
+  // The changelog of topic T is T + suffix. Default ".delivered".
+  std::string changelog_suffix = ".delivered";
+  // Replication factor of the changelog topics the relay creates. Default -1: the broker's
+  // default.replication.factor.
+  int changelog_replication = -1;
+  // How long a restore may take (the broker unreachable, a leader missing) before the relay gives
+  // up and stops. Default 2 minutes.
+  std::chrono::milliseconds changelog_restore_timeout{std::chrono::minutes(2)};
+
   // --- HTTP (/metrics, /healthz, /readyz) ---
   // Default 127.0.0.1:9464; port 0 picks a free one.
   std::string http_host = "127.0.0.1";

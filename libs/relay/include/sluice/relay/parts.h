@@ -56,9 +56,16 @@ class SalesforcePort {
   virtual void Authenticate(AuthCallback done) = 0;
 };
 
+// One resolution to record, with the partition its event was read from: the real store writes it
+// to that partition's changelog (store_part.h). Thread-safety: a value type.
+struct StoreEntry {
+  idempotency::Entry entry;
+  kafka::TopicPartition source;
+};
+
 // The idempotency store as the engine sees it.
-// Thread-safety: CheckBatch from the engine thread; Record from any thread; callbacks on any
-// thread, exactly once, in Record order.
+// Thread-safety: CheckBatch and Restore from the engine thread; Record from any thread; callbacks
+// on any thread, exactly once (in Record order when they succeed).
 class ResolutionStore {
  public:
   using Callback = std::function<void(const Status&)>;
@@ -67,7 +74,16 @@ class ResolutionStore {
   virtual Result<std::vector<std::optional<idempotency::Resolution>>> CheckBatch(
       const std::vector<std::string>& event_ids) = 0;
   // Records `entries` durably, then calls done(Ok); done(error) when they were not recorded.
-  virtual void Record(std::vector<idempotency::Entry> entries, Callback done) = 0;
+  virtual void Record(std::vector<StoreEntry> entries, Callback done) = 0;
+  // Brings the store up to date for `partitions` before the engine consumes them: the real store
+  // restores what any instance recorded for them from the delivered-set changelog (see
+  // store_part.h). Ok at once for a store without one. An error stops the relay before anything
+  // of those partitions is consumed (e.g. FailedPrecondition: a changelog topic whose partition
+  // count differs from its source's).
+  virtual Status Restore(const std::vector<kafka::TopicPartition>& partitions) {
+    (void)partitions;
+    return Status::Ok();
+  }
   // Finishes what was queued (waiting on it) and stops; later Records fail.
   virtual void Close() = 0;
 };

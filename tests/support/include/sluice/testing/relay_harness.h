@@ -61,6 +61,8 @@ class RelayHarness {
     std::string commit_interval = "200ms";
     // Off only to show what the store prevents.
     bool idempotency_enabled = true;
+    // The delivered-set changelog (needs the store); off only to show what it prevents.
+    bool changelog_enabled = true;
     // logging.level of every relay.
     std::string log_level = "info";
     // Added to kafka.properties (after the harness's session and heartbeat timeouts).
@@ -101,6 +103,9 @@ class RelayHarness {
   bool WaitForLedger(uint64_t n, std::chrono::milliseconds timeout);
 
   const std::string& work_dir() const { return dir_; }
+  const std::string& bootstrap() const { return bootstrap_; }
+  // Relay `index`'s idempotency store file.
+  std::string StorePath(int index) const;
 
  private:
   RelayHarness() = default;

@@ -1,0 +1,255 @@
+// The delivered-set changelog on real processes: a partition's delivered-set follows it to another
+// instance, a lost or damaged store is rebuilt from the changelog, and bad changelog topics and
+// records are refused or skipped. Each guarantee test runs once with the changelog switched off
+// as well, to show that its check can fail.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sluice/envelope/dlq.h"
+#include "sluice/kafka/admin.h"
+#include "sluice/kafka/producer.h"
+#include "sluice/testing/relay_harness.h"
+
+namespace sluice::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using Ms = std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+const bool kBrokerRegistered = RegisterKafkaBrokerEnvironment();
+
+std::vector<TestEvent> Events(int n, int keys, int first = 0) {
+  std::vector<TestEvent> out;
+  for (int i = first; i < first + n; ++i) {
+    out.push_back(MakeContactEvent("k" + std::to_string(i % keys), i));
+  }
+  return out;
+}
+
+// Event ids the ledger shows more than once, and ids of `events` it does not show at all.
+struct Count {
+  size_t written_twice = 0;
+  size_t missing = 0;
+};
+
+Count CountLedger(RelayHarness& h, const std::vector<TestEvent>& events) {
+  auto ledger = h.Ledger();
+  EXPECT_TRUE(ledger.ok());
+  std::map<std::string, int> seen;
+  for (const auto& row : *ledger) ++seen[row.event_id];
+  Count c;
+  for (const auto& [id, n] : seen) c.written_twice += n > 1 ? 1 : 0;
+  for (const auto& e : events) c.missing += seen.count(e.event_id) == 0 ? 1 : 0;
+  return c;
+}
+
+std::unique_ptr<RelayHarness> Harness(bool changelog, int partitions = 6) {
+  RelayHarness::Options options;
+  options.partitions = partitions;
+  options.changelog_enabled = changelog;
+  options.event_id_field = "";  // plain writes: only the delivered-set can prevent a second one
+  auto h = RelayHarness::Create(options);
+  EXPECT_TRUE(h.ok()) << h.status().ToString();
+  return h.ok() ? std::move(h).value() : nullptr;
+}
+
+void RemoveStore(RelayHarness& h, int index) {
+  for (const char* suffix : {"", "-wal", "-shm", ".changelog.json"}) {
+    fs::remove(h.StorePath(index) + suffix);
+  }
+}
+
+// Two relays drain; then one is SIGKILLed and comes back with no local store, a third joins, and
+// 10% of the events are published again (copies far from their originals in the log), with new
+// events between them. The partitions move to instances that never saw their originals.
+size_t DuplicatesAfterHandover(bool changelog) {
+  auto h = Harness(changelog);
+  if (h == nullptr) return 0;
+  auto first = Events(3000, 3000);
+  EXPECT_TRUE(h->Produce(first).ok());
+  EXPECT_TRUE(h->StartRelay(0).ok());
+  EXPECT_TRUE(h->StartRelay(1).ok());
+  EXPECT_TRUE(h->WaitForLedger(first.size(), minutes(3)));
+  // Let both commit (every 200 ms) before the kill, so the copies below are the only re-reads
+  // that matter (others are skipped too with the changelog, and written again without it).
+  std::this_thread::sleep_for(seconds(2));
+  EXPECT_EQ(h->StopRelay(0, /*kill=*/true), 128 + SIGKILL);
+  RemoveStore(*h, 0);
+  EXPECT_EQ(h->StopRelay(1), 0);
+  std::vector<TestEvent> second = Events(1000, 1000, 100'000);
+  std::vector<TestEvent> replays;
+  for (size_t i = 0; i < first.size(); i += 10) {
+    replays.push_back(first[i]);
+    second.push_back(first[i]);
+  }
+  EXPECT_TRUE(h->Produce(second).ok());
+  // Relay 1 (its store knows half the originals) no longer runs; 0 (no store) and 2 (new) take
+  // every partition.
+  EXPECT_TRUE(h->StartRelay(0).ok());
+  EXPECT_TRUE(h->StartRelay(2).ok());
+  std::vector<TestEvent> all = first;
+  all.insert(all.end(), second.begin(), second.end() - static_cast<long>(replays.size()));
+  EXPECT_TRUE(RelayHarness::WaitFor([&] { return CountLedger(*h, all).missing == 0; }, minutes(3)));
+  // The copies are read (skipped or written again) before the run ends.
+  EXPECT_TRUE(RelayHarness::WaitFor(
+      [&] {
+        return h->MetricValue(0, "sluice_relay_consumed_total").value_or(0) +
+                   h->MetricValue(2, "sluice_relay_consumed_total").value_or(0) >=
+               static_cast<double>(second.size());
+      },
+      minutes(2)));
+  std::this_thread::sleep_for(seconds(2));
+  const Count c = CountLedger(*h, all);
+  EXPECT_EQ(c.missing, 0u);
+  if (changelog) {
+    EXPECT_GE(h->MetricValue(0, "sluice_relay_skipped_duplicates_total").value_or(0) +
+                  h->MetricValue(2, "sluice_relay_skipped_duplicates_total").value_or(0),
+              static_cast<double>(replays.size()));
+    EXPECT_GT(h->MetricValue(2, "sluice_relay_changelog_restored_entries_total").value_or(0), 0);
+  }
+  return c.written_twice;
+}
+
+TEST(ChangelogTest, DuplicatesAreSkippedByInstancesThatNeverSawTheOriginals) {
+  EXPECT_EQ(DuplicatesAfterHandover(/*changelog=*/true), 0u);
+}
+
+TEST(ChangelogTest, WithoutTheChangelogTheSameRunWritesDuplicatesAgain) {
+  EXPECT_GT(DuplicatesAfterHandover(/*changelog=*/false), 0u);
+}
+
+// A DLQ replay (the replay-count header sluice-dlq sets) of an event that another instance
+// delivered is skipped and counted as skipped.
+TEST(ChangelogTest, AReplayOfAnEventAnotherInstanceDeliveredIsSkipped) {
+  auto h = Harness(true, 2);
+  ASSERT_NE(h, nullptr);
+  auto events = Events(200, 200);
+  ASSERT_TRUE(h->Produce(events).ok());
+  ASSERT_TRUE(h->StartRelay(0).ok());
+  ASSERT_TRUE(h->WaitForLedger(events.size(), minutes(2)));
+  EXPECT_EQ(h->StopRelay(0), 0);
+  std::vector<TestEvent> replays(events.begin(), events.begin() + 20);
+  for (auto& r : replays) r.headers.emplace_back(std::string(envelope::kHeaderReplayCount), "1");
+  ASSERT_TRUE(h->Produce(replays).ok());
+  ASSERT_TRUE(h->StartRelay(1).ok());
+  ASSERT_TRUE(RelayHarness::WaitFor(
+      [&] { return h->MetricValue(1, "sluice_relay_consumed_total").value_or(0) >= 20; },
+      minutes(2)));
+  ASSERT_TRUE(RelayHarness::WaitFor(
+      [&] { return h->MetricValue(1, "sluice_relay_skipped_duplicates_total").value_or(0) >= 20; },
+      seconds(30)));
+  EXPECT_EQ(CountLedger(*h, events).written_twice, 0u);
+}
+
+// A damaged store file is moved aside and rebuilt from the changelog; nothing is written again.
+TEST(ChangelogTest, ACorruptedStoreIsRebuiltFromTheChangelog) {
+  auto h = Harness(true, 3);
+  ASSERT_NE(h, nullptr);
+  auto events = Events(1000, 1000);
+  ASSERT_TRUE(h->Produce(events).ok());
+  ASSERT_TRUE(h->StartRelay(0).ok());
+  ASSERT_TRUE(h->WaitForLedger(events.size(), minutes(2)));
+  EXPECT_EQ(h->StopRelay(0), 0);
+  {
+    std::fstream f(h->StorePath(0), std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.good());
+    const std::string garbage(4096, '\x5a');
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  // Copies of every original, and new events after them.
+  auto more = Events(300, 300, 50'000);
+  std::vector<TestEvent> second = events;
+  second.insert(second.end(), more.begin(), more.end());
+  ASSERT_TRUE(h->Produce(second).ok());
+  ASSERT_TRUE(h->StartRelay(0).ok());
+  std::vector<TestEvent> all = events;
+  all.insert(all.end(), more.begin(), more.end());
+  ASSERT_TRUE(RelayHarness::WaitFor([&] { return CountLedger(*h, all).missing == 0; }, minutes(2)));
+  ASSERT_TRUE(RelayHarness::WaitFor(
+      [&] {
+        return h->MetricValue(0, "sluice_relay_consumed_total").value_or(0) >=
+               static_cast<double>(second.size());
+      },
+      minutes(2)));
+  std::this_thread::sleep_for(seconds(1));
+  EXPECT_EQ(CountLedger(*h, all).written_twice, 0u);
+  EXPECT_EQ(h->MetricValue(0, "sluice_relay_store_rebuilds_total").value_or(-1), 1);
+  bool kept = false;
+  for (const auto& entry : fs::directory_iterator(h->work_dir())) {
+    kept |= entry.path().filename().string().find("relay-0.db.corrupt-") == 0;
+  }
+  EXPECT_TRUE(kept) << "the damaged file is kept for a post-mortem";
+}
+
+// A changelog topic whose partition count differs from its source's: a clear error at start, and
+// nothing consumed.
+TEST(ChangelogTest, AChangelogWithTheWrongPartitionCountStopsTheRelayAtStart) {
+  auto h = Harness(true, 3);
+  ASSERT_NE(h, nullptr);
+  kafka::AdminOptions admin_options;
+  admin_options.bootstrap = h->bootstrap();
+  auto admin = kafka::Admin::Create(admin_options);
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE(
+      (*admin)->CreateTopic(kafka::TopicSpec(h->topic() + ".delivered", 2), Ms(10'000)).ok());
+  ASSERT_TRUE(h->Produce(Events(50, 50)).ok());
+  ASSERT_TRUE(h->StartRelay(0).ok());
+  ASSERT_TRUE(RelayHarness::WaitFor([&] { return !h->RelayRunning(0); }, seconds(60)));
+  EXPECT_NE(h->StopRelay(0), 0);
+  std::ifstream log(h->work_dir() + "/relay-0.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(text.find("has 2 partitions but its source"), std::string::npos) << text;
+  auto ledger = h->Ledger();
+  ASSERT_TRUE(ledger.ok());
+  EXPECT_TRUE(ledger->empty());
+  auto committed = (*admin)->CommittedOffsets(h->topic() + "-group", h->topic(), Ms(10'000));
+  ASSERT_TRUE(committed.ok());
+  for (const auto& c : *committed) EXPECT_EQ(c.offset, kafka::kOffsetInvalid) << c.partition;
+}
+
+// Records on the changelog that are not the relay's are skipped and counted, not applied.
+TEST(ChangelogTest, ForeignChangelogRecordsAreSkippedAndCounted) {
+  auto h = Harness(true, 1);
+  ASSERT_NE(h, nullptr);
+  auto events = Events(100, 100);
+  ASSERT_TRUE(h->Produce(events).ok());
+  ASSERT_TRUE(h->StartRelay(0).ok());
+  ASSERT_TRUE(h->WaitForLedger(events.size(), minutes(2)));
+  EXPECT_EQ(h->StopRelay(0), 0);
+  kafka::ProducerOptions producer_options;
+  producer_options.bootstrap = h->bootstrap();
+  auto producer = kafka::Producer::Create(producer_options);
+  ASSERT_TRUE(producer.ok());
+  const std::string changelog = h->topic() + ".delivered";
+  // Claims the next event was delivered, but without our header; and garbage with it.
+  auto next = Events(10, 10, 9000);
+  ASSERT_TRUE((*producer)
+                  ->ProduceAsync(kafka::ProducerRecord(
+                      changelog, next[0].event_id,
+                      R"({"outcome":"delivered","recorded_ms":1765000000000})"))
+                  .get()
+                  .status.ok());
+  ASSERT_TRUE((*producer)
+                  ->ProduceAsync(kafka::ProducerRecord(changelog, "x", "\xff\xfe not json",
+                                                       {{"sluice-changelog", "1"}}))
+                  .get()
+                  .status.ok());
+  RemoveStore(*h, 0);  // restore everything, the foreign records included
+  ASSERT_TRUE(h->Produce(next).ok());
+  ASSERT_TRUE(h->StartRelay(0).ok());
+  ASSERT_TRUE(h->WaitForLedger(events.size() + next.size(), minutes(2)));
+  EXPECT_EQ(h->MetricValue(0, "sluice_relay_changelog_foreign_records_total").value_or(-1), 2);
+  EXPECT_EQ(CountLedger(*h, next).missing, 0u) << "a foreign record must not make the relay skip";
+}
+
+}  // namespace
+}  // namespace sluice::testing
