@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -311,6 +312,9 @@ int main(int argc, char** argv) {
 
   auto shutdown = sluice::InstallSignalHandlers();
 
+  // The server reads bodies up to the larger of the two limits; the simulator answers 413 itself
+  // for a JSON body over server.max_body_bytes and an upload over bulk.max_upload_bytes.
+  sim.limits.max_body_bytes = server.max_body_bytes;
   auto simulator = sluice::sfsim::Simulator::Create(sim, sluice::RealClock());
   if (!simulator.ok()) return fail(simulator.status().message());
   sluice::sfsim::Simulator* org = simulator->get();
@@ -348,7 +352,8 @@ int main(int argc, char** argv) {
   so.io_threads = server.io_threads;
   so.tls_cert_file = server.tls_cert_file;
   so.tls_key_file = server.tls_key_file;
-  so.max_body_bytes = static_cast<size_t>(server.max_body_bytes);
+  so.max_body_bytes =
+      static_cast<size_t>(std::max(server.max_body_bytes, sim.bulk.max_upload_bytes));
   so.max_header_bytes = static_cast<size_t>(server.max_header_bytes);
   so.max_uri_bytes = static_cast<size_t>(server.max_uri_bytes);
   so.read_timeout = server.read_timeout;

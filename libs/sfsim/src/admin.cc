@@ -218,6 +218,11 @@ void Simulator::Impl::ResetData(TimePoint now) {
   peak_in_flight_ = in_flight_.size();
   peak_long_running_ = 0;
   locks_waited_ = locks_timed_out_ = 0;
+  jobs_.clear();
+  bulk_records_.Clear();
+  bulk_batches_.Clear();
+  bulk_jobs_created_ = bulk_records_processed_ = bulk_records_failed_ = bulk_batches_run_ = 0;
+  parent_lock_waits_ = parent_lock_timeouts_ = 0;
   faults_reset_ = faults_reset_after_write_ = faults_unavailable_ = faults_slow_ =
       faults_lock_rows_ = 0;
   (void)now;
@@ -266,6 +271,18 @@ std::string Simulator::Impl::StatsJsonLocked() {
   u64("peak_long_running_requests", static_cast<uint64_t>(peak_long_running_));
   u64("lock_waits", locks_waited_);
   u64("lock_timeouts", locks_timed_out_);
+  u64("parent_lock_waits", parent_lock_waits_);
+  u64("parent_lock_timeouts", parent_lock_timeouts_);
+  w.Key("bulk");
+  w.StartObject();
+  u64("jobs_created", bulk_jobs_created_);
+  u64("jobs", jobs_.size());
+  u64("batches", bulk_batches_run_);
+  u64("records_processed", bulk_records_processed_);
+  u64("records_failed", bulk_records_failed_);
+  u64("daily_records_used", static_cast<uint64_t>(bulk_records_.Used(now)));
+  u64("daily_batches_used", static_cast<uint64_t>(bulk_batches_.Used(now)));
+  w.EndObject();
   u64("tokens_issued", tokens_.issued());
   u64("ledger_entries", ledger_->total());
   w.Key("api_usage");

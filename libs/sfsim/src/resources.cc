@@ -141,10 +141,19 @@ http::ServerResponse Simulator::Impl::Limits() {
   uint64_t published = 0;
   for (const auto& o : objects_) published += o->events_published;
   int64_t pe_max = 250000;
+  const int64_t batches_max = options_.bulk.daily_batches;
+  const int64_t batches_remaining =
+      std::max<int64_t>(0, batches_max - bulk_batches_.Used(ctx_.now));
+  // Not a key of Salesforce's /limits (its records allocation is documented, not reported there):
+  // sfsim's own, so that tests and the planner can watch it.
+  const int64_t records_max = options_.bulk.daily_records;
+  const int64_t records_remaining =
+      std::max<int64_t>(0, records_max - bulk_records_.Used(ctx_.now));
   int64_t pe_remaining = std::max<int64_t>(0, pe_max - static_cast<int64_t>(published));
   std::string body = "{\"DailyApiRequests\":" + pair(max, remaining) +
                      ",\"DailyAsyncApexExecutions\":" + pair(250000, 250000) +
-                     ",\"DailyBulkApiBatches\":" + pair(15000, 15000) +
+                     ",\"DailyBulkApiBatches\":" + pair(batches_max, batches_remaining) +
+                     ",\"DailyBulkV2IngestRecords\":" + pair(records_max, records_remaining) +
                      ",\"DailyBulkV2QueryJobs\":" + pair(10000, 10000) +
                      ",\"DailyStreamingApiEvents\":" + pair(1000000, 1000000) +
                      ",\"DataStorageMB\":" + pair(5120, 5120) +

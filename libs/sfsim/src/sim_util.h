@@ -36,6 +36,7 @@ inline constexpr double kCompositeUpsertMinVersion = 46.0;
 inline constexpr double kUpsertCreatedFlagMinVersion = 46.0;
 inline constexpr double kOperationEnqueuedMinVersion = 44.0;
 inline constexpr int kMaxCollectionChunks = 10;
+inline constexpr double kBulkV2MinVersion = 41.0;
 inline constexpr uint64_t kDefaultLedgerPage = 100000;
 inline constexpr uint64_t kMaxLedgerPage = 1000000;
 inline constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag |

@@ -23,7 +23,9 @@ Simulator::Impl::Impl(const SimOptions& options, Clock& clock, std::unique_ptr<L
       tokens_(options.org.org_id.substr(0, 15), options.org.session_timeout, options.faults.seed),
       usage_(clock.Now()),
       ledger_(std::move(ledger)),
-      jwt_(std::move(jwt)) {
+      jwt_(std::move(jwt)),
+      bulk_records_(clock.Now()),
+      bulk_batches_(clock.Now()) {
   for (const auto& def : options.org.objects) {
     auto obj = std::make_unique<ObjectState>();
     obj->def = def;
@@ -37,7 +39,16 @@ Simulator::Impl::Impl(const SimOptions& options, Clock& clock, std::unique_ptr<L
       }
     }
     obj->index.resize(obj->field_of_slot.size());
+    for (const auto& lf : options.limits.parent_lock_fields) {
+      const size_t dot = lf.find('.');
+      if (dot == std::string::npos || !IEq(lf.substr(0, dot), def.name)) continue;
+      const int fi = obj->FieldIndex(lf.substr(dot + 1));
+      if (fi >= 0 && def.fields[static_cast<size_t>(fi)].type == FieldType::kReference) {
+        obj->parent_lock_fields.push_back(fi);
+      }
+    }
     objects_by_lower_.emplace(Lower(def.name), obj.get());
+    objects_by_prefix_.emplace(def.key_prefix, obj.get());
     objects_.push_back(std::move(obj));
   }
 }
@@ -48,6 +59,8 @@ Outcome Simulator::Impl::Handle(http::ServerRequest& req) {
   uint64_t request_id = ++request_seq_;
   Outcome out;
   std::string route;
+  // Bulk jobs move on the same clock: whatever was due by now has happened before this request.
+  AdvanceJobs(now);
   if (req.path.rfind("/sim/", 0) == 0 || req.path == "/sim") {
     route = "admin";
     out.response = HandleAdmin(req, now);
@@ -181,6 +194,16 @@ std::string Simulator::Impl::Api(http::ServerRequest& req, const std::vector<std
   if (rest.empty()) {
     if (m != "GET") return Set(res, MethodNotAllowed(m, "GET,HEAD"), "resources");
     return Set(res, Resources(v), "resources");
+  }
+  if (rest[0] == "jobs" && rest.size() >= 2 && rest[1] == "ingest") {
+    if (v < kBulkV2MinVersion) return Set(res, NotFound(), "not_found");
+    return BulkRoute(req, rest, v, res);
+  }
+  if (static_cast<int64_t>(req.body.size()) > options_.limits.max_body_bytes) {
+    return Set(res,
+               ErrorResponse(413, "Request body exceeds the limit of " +
+                                      std::to_string(options_.limits.max_body_bytes) + " bytes"),
+               "too_large");
   }
   if (rest[0] == "limits" && rest.size() == 1) {
     if (m != "GET") return Set(res, MethodNotAllowed(m, "GET,HEAD"), "limits");

@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "bulk_job.h"
 #include "sim_util.h"
 #include "sluice/sfsim/auth.h"
 #include "sluice/sfsim/latency.h"
@@ -36,8 +37,9 @@ struct ObjectState {
   // Per slot: 64-bit hash of a value → records holding it (the record's own copy of the value
   // settles hash collisions). Hash keys keep the table's nodes small and string-free.
   std::vector<std::unordered_multimap<uint64_t, uint32_t>> index;
-  std::vector<RecordState> records;  // record number n is records[n - 1]
-  uint64_t events_published = 0;     // platform events have no stored records
+  std::vector<RecordState> records;     // record number n is records[n - 1]
+  std::vector<int> parent_lock_fields;  // reference fields whose write locks the parent
+  uint64_t events_published = 0;        // platform events have no stored records
 
   // Case-insensitive, as Salesforce matches field names; a scan beats hashing a lower-cased copy
   // for the dozen fields an object has.
@@ -68,6 +70,8 @@ struct Plan {
   std::string key_value;
   std::vector<std::pair<int, std::string>> keys;  // slot → new value ("" clears)
   std::string event_id;
+  // Parent records this write locks (LimitOptions::parent_lock_fields).
+  std::vector<std::pair<ObjectState*, uint32_t>> parents;
   std::optional<RecordError> error;
   std::string record_id;  // filled on commit
 };
@@ -111,6 +115,7 @@ class Simulator::Impl {
     double slow_ms = 0;
     std::vector<Plan*> commits;  // successful plans to apply
     bool applied = false;
+    std::string bulk_job_id;  // set while a bulk job's batch runs: its ledger entries are bulk
   };
 
   // ---- routing ----
@@ -211,6 +216,35 @@ class Simulator::Impl {
   void FinishDeferred(http::ServerResponse* res);
 
  private:
+  // ---- Bulk API 2.0 ingest (bulk_api.cc: endpoints; bulk_processing.cc: the processing model)
+
+  std::string BulkRoute(http::ServerRequest& req, const std::vector<std::string>& rest, double v,
+                        http::ServerResponse* res);
+  http::ServerResponse BulkCreate(http::ServerRequest& req, double v);
+  http::ServerResponse BulkUpload(http::ServerRequest& req, BulkJob& job);
+  http::ServerResponse BulkPatch(http::ServerRequest& req, BulkJob& job);
+  http::ServerResponse BulkInfo(const BulkJob& job, int status = 200);
+  http::ServerResponse BulkList();
+  http::ServerResponse BulkDelete(const std::string& id);
+  http::ServerResponse BulkResults(const BulkJob& job, const std::string& kind);
+  void WriteJobInfo(Writer& w, const BulkJob& job);
+  // Parses the upload, checks columns and the daily record allocation, at UploadComplete.
+  void CloseJob(BulkJob& job);
+  // Runs every job event (start, waves of batches, completion) due by `now`, in time order.
+  void AdvanceJobs(TimePoint now);
+  void StartJob(BulkJob& job);
+  void RunWave(BulkJob& job);
+  void RunBatch(BulkJob& job, BulkBatch& batch, TimePoint start);
+  void FailJob(BulkJob& job, TimePoint at, std::string message);
+  bool BatchVisible(const BulkJob& job, const BulkBatch& b) const;
+  // Records of `job` counted as processed (and failed) by now.
+  void JobCounts(const BulkJob& job, int64_t* processed, int64_t* failed) const;
+
+  // ---- parent locks (write_plan.cc) ----
+
+  // Fills p->parents from the record's locking lookup values.
+  void PlanParents(Plan* p, const Value& rec);
+
   // ---- limits ----
 
   int64_t LongRunning(TimePoint now);
@@ -265,6 +299,14 @@ class Simulator::Impl {
   RequestContext ctx_;
   std::vector<Plan> plans_;
   std::function<http::ServerResponse()> deferred_;
+
+  std::unordered_map<std::string, ObjectState*> objects_by_prefix_;
+  std::map<std::string, std::unique_ptr<BulkJob>> jobs_;  // by id; ids grow, so in creation order
+  uint64_t job_seq_ = 0;
+  DailyUsage bulk_records_;
+  DailyUsage bulk_batches_;
+  uint64_t bulk_jobs_created_ = 0, bulk_records_processed_ = 0, bulk_records_failed_ = 0,
+           bulk_batches_run_ = 0, parent_lock_waits_ = 0, parent_lock_timeouts_ = 0;
 
   uint64_t request_seq_ = 0;
   uint64_t ticket_seq_ = 0;

@@ -139,6 +139,30 @@ void Simulator::Impl::PlanRecord(Plan* p, const Value& rec, WriteMode mode, int 
                            missing};
     return;
   }
+  PlanParents(p, rec);
+}
+
+void Simulator::Impl::PlanParents(Plan* p, const Value& rec) {
+  const ObjectState& obj = *p->obj;
+  for (int fi : obj.parent_lock_fields) {
+    const std::string& name = obj.def.fields[static_cast<size_t>(fi)].name;
+    for (const auto& m : rec.GetObject()) {
+      if (!IEq(Str(m.name), name) || !m.value.IsString()) continue;
+      const std::string id(Str(m.value));
+      auto owner = objects_by_prefix_.find(id.substr(0, 3));
+      if (owner == objects_by_prefix_.end() || owner->second->def.platform_event) break;
+      ObjectState* parent = owner->second;
+      auto n = ParseRecordNumber(id, parent->def.key_prefix);
+      // A parent the org does not hold locks nothing (sfsim does not check references).
+      if (!n || *n == 0 || *n > parent->records.size()) break;
+      const auto r = static_cast<uint32_t>(*n - 1);
+      const std::pair<ObjectState*, uint32_t> key{parent, r};
+      if (std::find(p->parents.begin(), p->parents.end(), key) == p->parents.end()) {
+        p->parents.push_back(key);
+      }
+      break;
+    }
+  }
 }
 
 std::optional<RecordError> Simulator::Impl::CheckValue(const FieldDef& f, const Value& v) {
@@ -243,6 +267,26 @@ void Simulator::Impl::CheckConflicts(std::vector<Plan>& plans) {
         locks_waited_++;
       }
     }
+    // Parent locks: a child write also locks the parents of its locking lookups.
+    bool parent_timed_out = false;
+    for (const auto& [pobj, prec] : p.parents) {
+      const RecordState& ps = pobj->records[prec];
+      if (ps.locked_until <= ctx_.now) continue;
+      const Duration wait = ps.locked_until - ctx_.now;
+      const Duration timeout = options_.limits.lock_timeout;
+      if (wait > timeout) {
+        ctx_.lock_wait = std::max(ctx_.lock_wait, timeout);
+        p.error = LockError(*pobj, prec);
+        locks_timed_out_++;
+        parent_lock_timeouts_++;
+        parent_timed_out = true;
+        break;
+      }
+      ctx_.lock_wait = std::max(ctx_.lock_wait, wait);
+      locks_waited_++;
+      parent_lock_waits_++;
+    }
+    if (parent_timed_out) continue;
     if (LockFault()) {
       faults_lock_rows_++;
       p.error = LockError(obj, p.create ? UINT32_MAX : p.record);
@@ -308,6 +352,10 @@ void Simulator::Impl::Commit(TimePoint end) {
       rs.locked_until = std::max(rs.locked_until, end);
       p->record_id = RecordId(obj, p->record);
     }
+    for (const auto& [pobj, prec] : p->parents) {
+      RecordState& ps = pobj->records[prec];
+      ps.locked_until = std::max(ps.locked_until, end);
+    }
     records_written_++;
     (created ? records_created_ : records_updated_)++;
     if (!p->event_id.empty()) {
@@ -333,6 +381,7 @@ void Simulator::Impl::Commit(TimePoint end) {
     e.event_id = p->event_id;
     e.request_id = ctx_.request_id;
     e.created = created;
+    e.bulk_job_id = ctx_.bulk_job_id;
     ledger_->Append(std::move(e));
   }
   (void)ledger_->Flush();
