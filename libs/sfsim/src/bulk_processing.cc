@@ -10,6 +10,7 @@
 // Parallel batches of one wave run in order at the same instant, so a later batch sharing a parent
 // with an earlier one waits for it, or fails that row with UNABLE_TO_LOCK_ROW past lock_timeout.
 // Nothing runs on a timer: AdvanceJobs(now), called on every request, plays every event due.
+// Jobs are forgotten 7 days after they finished, as Salesforce deletes them.
 #include <algorithm>
 #include <limits>
 
@@ -18,6 +19,8 @@
 
 namespace sluice::sfsim {
 namespace {
+
+constexpr auto kBulkJobRetention = std::chrono::hours(7 * 24);
 
 std::string SfError(const RecordError& e) {
   std::string fields;
@@ -90,6 +93,12 @@ void Simulator::Impl::AdvanceJobs(TimePoint now) {
     *at = end;
     return true;
   };
+  // Salesforce deletes jobs 7 days after they reached a terminal state.
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    const BulkJob& j = *it->second;
+    it = JobTerminal(j.state) && now - j.finished_at >= kBulkJobRetention ? jobs_.erase(it)
+                                                                          : std::next(it);
+  }
   while (true) {
     BulkJob* due = nullptr;
     TimePoint due_at{};

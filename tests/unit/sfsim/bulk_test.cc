@@ -402,5 +402,54 @@ TEST_F(BulkTest, ParentLocksBetweenParallelBatchesAndCollections) {
   EXPECT_EQ(Info(sorted)["numberRecordsFailed"].GetInt64(), 0);
 }
 
+TEST_F(BulkTest, FinishedJobsAreForgottenAfterSevenDays) {
+  MakeBulk();
+  const std::string id = CreateJob(kUpsertJob);
+  Upload(id, "Sluice_Key__c,LastName\nk1,A\n");
+  SetState(id, "UploadComplete");
+  clock_.Advance(5s);
+  ASSERT_EQ(State(id), "JobComplete");
+  clock_.Advance(24h * 7 - 10s);
+  token_ = Login();
+  EXPECT_EQ(Do("GET", std::string(kV) + "/jobs/ingest/" + id).response.status, 200);
+  clock_.Advance(10s);
+  EXPECT_EQ(Do("GET", std::string(kV) + "/jobs/ingest/" + id).response.status, 404);
+}
+
+TEST(BulkOptionsTest, ConfigFileGroupsAndValidation) {
+  SimOptions o;
+  ASSERT_TRUE(
+      ApplyConfigJson(
+          R"({"bulk":{"records_per_second":100,"batch_size":50,"parallel_batches":3,)"
+          R"("queue_delay":"2s","max_upload_bytes":10,"daily_records":7,"daily_batches":8},)"
+          R"("limits":{"parent_lock_fields":["Contact.AccountId","Account.ParentId"]}})",
+          &o)
+          .ok());
+  EXPECT_EQ(o.bulk.records_per_second, 100);
+  EXPECT_EQ(o.bulk.batch_size, 50);
+  EXPECT_EQ(o.bulk.parallel_batches, 3);
+  EXPECT_EQ(o.bulk.queue_delay, 2s);
+  EXPECT_EQ(o.bulk.max_upload_bytes, 10);
+  EXPECT_EQ(o.bulk.daily_records, 7);
+  EXPECT_EQ(o.bulk.daily_batches, 8);
+  EXPECT_EQ(o.limits.parent_lock_fields.size(), 2u);
+  EXPECT_TRUE(Validate(o).ok());
+  for (const char* bad : {R"({"bulk":{"nope":1}})", R"({"bulk":{"batch_size":0}})",
+                          R"({"bulk":{"queue_delay":"5"}})", R"({"bulk":{"records_per_second":0}})",
+                          R"({"limits":{"parent_lock_fields":"Contact.AccountId"}})"}) {
+    SimOptions x;
+    EXPECT_FALSE(ApplyConfigJson(bad, &x).ok()) << bad;
+  }
+  SimOptions v;
+  v.limits.parent_lock_fields = {"Contact"};
+  EXPECT_FALSE(Validate(v).ok());
+  v.limits.parent_lock_fields = {"Contact.LastName"};  // not a reference
+  EXPECT_NE(Validate(v).message().find("not a reference field"), std::string::npos);
+  v.limits.parent_lock_fields = {"Opportunity.AccountId"};  // an object the org lacks: skipped
+  EXPECT_TRUE(Validate(v).ok());
+  v.bulk.parallel_batches = 0;
+  EXPECT_FALSE(Validate(v).ok());
+}
+
 }  // namespace
 }  // namespace sluice::sfsim::testing
