@@ -52,6 +52,14 @@ std::string Simulator::Impl::BulkRoute(http::ServerRequest& req,
                                        const std::vector<std::string>& rest, double v,
                                        http::ServerResponse* res) {
   const std::string& m = req.method;
+  // Uploads have bulk.max_upload_bytes (BulkUpload); everything else is a JSON body.
+  const bool upload = rest.size() == 4 && rest[3] == "batches";
+  if (!upload && static_cast<int64_t>(req.body.size()) > options_.limits.max_body_bytes) {
+    return Set(res,
+               ErrorResponse(413, "Request body exceeds the limit of " +
+                                      std::to_string(options_.limits.max_body_bytes) + " bytes"),
+               "too_large");
+  }
   if (rest.size() == 2) {
     if (m == "POST") return Set(res, BulkCreate(req, v), "bulk_create");
     if (m == "GET") return Set(res, BulkList(), "bulk_list");
@@ -79,9 +87,6 @@ std::string Simulator::Impl::BulkRoute(http::ServerRequest& req,
 }
 
 http::ServerResponse Simulator::Impl::BulkCreate(http::ServerRequest& req, double v) {
-  if (static_cast<int64_t>(req.body.size()) > options_.limits.max_body_bytes) {
-    return ErrorResponse(413, "Request body too large");
-  }
   rapidjson::Document doc;
   http::ServerResponse res;
   if (!ParseBody(req.body, &doc, &res)) return res;

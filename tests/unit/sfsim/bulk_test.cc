@@ -228,6 +228,7 @@ TEST_F(BulkTest, PerRowErrorsFollowTheCollectionsRules) {
 TEST_F(BulkTest, EndpointErrors) {
   SimOptions o;
   o.bulk.max_upload_bytes = 100;
+  o.limits.max_body_bytes = 150;  // JSON bodies; uploads have their own limit
   MakeBulk(o);
   auto create = [&](const std::string& body) {
     return Do("POST", std::string(kV) + "/jobs/ingest", body).response;
@@ -242,6 +243,8 @@ TEST_F(BulkTest, EndpointErrors) {
   EXPECT_EQ(create(R"({"object":"Contact","operation":"delete"})").status, 400);
   EXPECT_EQ(create(R"({"object":"Sluice_Event__e","operation":"insert"})").status, 400);
   EXPECT_EQ(create("not json").status, 400);
+  EXPECT_EQ(create(R"({"object":["Contact"],"operation":"insert"})").status, 400);
+  EXPECT_EQ(create(R"({"object":"Contact","operation":7})").status, 400);
   EXPECT_EQ(Do("GET", "/services/data/v40.0/jobs/ingest").response.status, 404);
   EXPECT_EQ(Do("GET", std::string(kV) + "/jobs/ingest/750Dn0000000099IAA").response.status, 404);
 
@@ -253,6 +256,14 @@ TEST_F(BulkTest, EndpointErrors) {
             "REQUEST_ENTITY_TOO_LARGE");
   EXPECT_EQ(Do("DELETE", std::string(kV) + "/jobs/ingest/" + id).response.status, 400);  // Open
   EXPECT_EQ(SetState(id, "Bogus").response.status, 400);
+  EXPECT_EQ(
+      create(R"({"object":"Contact","operation":"insert","x":")" + std::string(200, 'x') + R"("})")
+          .status,
+      413);
+  EXPECT_EQ(Do("PATCH", std::string(kV) + "/jobs/ingest/" + id,
+               R"({"state":"Aborted","x":")" + std::string(200, 'x') + R"("})")
+                .response.status,
+            413);
   ASSERT_EQ(Upload(id, "LastName\nA\n").response.status, 201);
   ASSERT_EQ(Upload(id, "LastName\nB\n").response.status, 201);
   auto twice = SetState(id, "UploadComplete");
