@@ -163,12 +163,14 @@ void Simulator::Impl::RunBatch(BulkJob& job, BulkBatch& batch, TimePoint start) 
   std::vector<Plan> plans(batch.count);
   std::vector<std::optional<std::string>> keys(batch.count);
   std::unordered_map<std::string_view, int> key_count;
-  std::vector<rapidjson::Document> recs(batch.count);
+  // One pool for the batch's records; names and values point into the parsed upload, which
+  // outlives them (a Document per row would take a 64 KB chunk each).
+  rapidjson::MemoryPoolAllocator<> pool;
+  std::vector<rapidjson::Value> recs;
+  recs.reserve(batch.count);
   for (size_t i = 0; i < batch.count; ++i) {
     const auto& row = t.rows[batch.first + i];
-    rapidjson::Document& rec = recs[i];
-    rec.SetObject();
-    auto& a = rec.GetAllocator();
+    rapidjson::Value& rec = recs.emplace_back(rapidjson::kObjectType);
     for (size_t c = 0; c < t.header.size(); ++c) {
       const std::string& name = t.header[c];
       const std::string& v = row[c];
@@ -179,14 +181,14 @@ void Simulator::Impl::RunBatch(BulkJob& job, BulkBatch& batch, TimePoint start) 
         if (job.operation == "update") keys[i] = v;
         continue;  // the key, not a field to write (an insert with an Id is refused by the plan)
       }
-      rapidjson::Value n(name.c_str(), static_cast<rapidjson::SizeType>(name.size()), a);
+      rapidjson::Value n(rapidjson::StringRef(name.data(), name.size()));
       rapidjson::Value val;
       if (v == "#N/A") {
         val.SetNull();  // Bulk API's way of writing null
       } else {
-        val.SetString(v.c_str(), static_cast<rapidjson::SizeType>(v.size()), a);
+        val.SetString(rapidjson::StringRef(v.data(), v.size()));
       }
-      rec.AddMember(n, val, a);
+      rec.AddMember(n, val, pool);
     }
     if (job.operation == "upsert" && keys[i]) key_count[*keys[i]]++;
   }
