@@ -351,6 +351,27 @@ TEST_F(SfsimProcessTest, ConfigFileEnvironmentAndFlags) {
   bad = RunCommand({BinPath("sluice-sfsim"), "--port", "0", "--config", path}, 30s);
   ASSERT_TRUE(bad.ok());
   EXPECT_NE(bad->exit_code, 0);
+  // The bulk group and parent lock fields are checked the same way, file, environment and flag.
+  {
+    std::ofstream f(path);
+    f << "bulk:\n  batch_size: 0\n";
+  }
+  bad = RunCommand({BinPath("sluice-sfsim"), "--port", "0", "--config", path}, 30s);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->exit_code, 2);
+  {
+    std::ofstream f(path);
+    f << "bulk:\n  batch_size: 3\n";
+  }
+  ChildOptions bad_env;
+  bad_env.env = {"SLUICE_SFSIM_BULK__QUEUE_DELAY=5"};  // a duration without its unit
+  bad = RunCommand({BinPath("sluice-sfsim"), "--port", "0", "--config", path}, 30s, bad_env);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->exit_code, 2);
+  bad = RunCommand(
+      {BinPath("sluice-sfsim"), "--port", "0", "--parent-lock-fields", "Contact.LastName"}, 30s);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->exit_code, 2);
   std::filesystem::remove(path);
 }
 
