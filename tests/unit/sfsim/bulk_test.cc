@@ -427,6 +427,56 @@ TEST_F(BulkTest, FinishedJobsAreForgottenAfterSevenDays) {
   EXPECT_EQ(Do("GET", std::string(kV) + "/jobs/ingest/" + id).response.status, 404);
 }
 
+TEST_F(BulkTest, BatchesWaitForCollectionsWritesOnTheSameParent) {
+  SimOptions o;
+  o.latency.base_ms = 2000;
+  o.limits.lock_timeout = 3s;
+  o.bulk.queue_delay = 0ms;
+  o.bulk.records_per_second = 10;  // one 2-row batch: 200 ms
+  o.bulk.parallel_batches = 1;
+  MakeBulk(o);
+  const std::string a = AccountId("A");
+  clock_.Advance(10s);
+  const std::string id = CreateJob(kUpsertJob);
+  Upload(id, "Sluice_Key__c,LastName,AccountId\nb1,x," + a + "\nb2,x," + a + "\n");
+  // A collections write holds A for 2 s; the job's batch starts meanwhile and waits for it.
+  auto coll = Start("PATCH", std::string(kV) + "/composite/sobjects/Contact/Sluice_Key__c",
+                    R"({"records":[{"attributes":{"type":"Contact"},"LastName":"x",)"
+                    R"("Sluice_Key__c":"c1","AccountId":")" +
+                        a + R"("}]})");
+  ASSERT_TRUE(Parse(coll.response.body)[0]["success"].GetBool());
+  SetState(id, "UploadComplete");
+  clock_.Advance(1ms);  // the batch starts (at the close) and waits about 2 s for A
+  clock_.Advance(3s);
+  auto info = Info(id);
+  EXPECT_EQ(std::string(info["state"].GetString()), "JobComplete");
+  EXPECT_EQ(info["numberRecordsFailed"].GetInt64(), 0);
+  EXPECT_GE(info["totalProcessingTime"].GetInt64(), 2000);
+  EXPECT_EQ(Parse(Stats())["parent_lock_waits"].GetUint64(), 2u);  // counted per record
+  sim_->Complete(coll.ticket);
+}
+
+TEST_F(BulkTest, AbortInProgressLeavesTheRestUnprocessed) {
+  SimOptions o;
+  o.bulk.queue_delay = 0ms;
+  o.bulk.records_per_second = 1;
+  o.bulk.parallel_batches = 1;
+  o.bulk.batch_size = 1;  // one record a second
+  MakeBulk(o);
+  const std::string id = CreateJob(kUpsertJob);
+  Upload(id, "Sluice_Key__c,LastName\nk1,A\nk2,B\nk3,C\n");
+  SetState(id, "UploadComplete");
+  clock_.Advance(1500ms);  // k1 done, k2 running
+  auto aborted = SetState(id, "Aborted");
+  ASSERT_EQ(aborted.response.status, 200);
+  clock_.Advance(10s);
+  auto info = Info(id);
+  EXPECT_EQ(std::string(info["state"].GetString()), "Aborted");
+  EXPECT_EQ(info["numberRecordsProcessed"].GetInt64(), 2);  // a started batch is committed
+  EXPECT_EQ(Results(id, "unprocessedrecords"), "\"Sluice_Key__c\",\"LastName\"\n\"k3\",\"C\"\n");
+  EXPECT_EQ(Parse(Stats())["records_written"].GetUint64(), 2u);
+}
+
 TEST(BulkOptionsTest, ConfigFileGroupsAndValidation) {
   SimOptions o;
   ASSERT_TRUE(
