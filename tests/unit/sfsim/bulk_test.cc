@@ -1,72 +1,13 @@
 // Bulk API 2.0 ingest jobs on a SimulatedClock: the state machine, the processing model, results,
-// limits, errors, and parent locks in collections and bulk batches.
+// limits, errors and options.
 #include <gtest/gtest.h>
 
-#include "sim_test_util.h"
+#include "bulk_test_util.h"
 
 namespace sluice::sfsim::testing {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr const char* kV = "/services/data/v62.0";
-
-class BulkTest : public SimFixture {
- protected:
-  void MakeBulk(SimOptions o = {}) {
-    Make(o);
-    token_ = Login();
-  }
-
-  std::string CreateJob(const std::string& body) {
-    auto out = Do("POST", std::string(kV) + "/jobs/ingest", body);
-    EXPECT_EQ(out.response.status, 200) << out.response.body;
-    auto d = Parse(out.response.body);
-    EXPECT_EQ(std::string(d["state"].GetString()), "Open");
-    return d.HasMember("id") ? d["id"].GetString() : "";
-  }
-
-  Outcome Upload(const std::string& id, const std::string& csv,
-                 const std::string& type = "text/csv") {
-    http::ServerRequest r;
-    r.method = "PUT";
-    r.target = r.path = std::string(kV) + "/jobs/ingest/" + id + "/batches";
-    r.body = csv;
-    r.headers.Add("Authorization", "Bearer " + token_);
-    r.headers.Add("Content-Type", type);
-    auto out = sim_->Handle(r);
-    sim_->Complete(out.ticket);
-    return out;
-  }
-
-  Outcome SetState(const std::string& id, const std::string& state) {
-    return Do("PATCH", std::string(kV) + "/jobs/ingest/" + id, R"({"state":")" + state + R"("})");
-  }
-
-  rapidjson::Document Info(const std::string& id) {
-    auto out = Do("GET", std::string(kV) + "/jobs/ingest/" + id);
-    EXPECT_EQ(out.response.status, 200) << out.response.body;
-    return Parse(out.response.body);
-  }
-
-  std::string State(const std::string& id) { return Info(id)["state"].GetString(); }
-
-  std::string Results(const std::string& id, const std::string& kind) {
-    auto out = Do("GET", std::string(kV) + "/jobs/ingest/" + id + "/" + kind);
-    EXPECT_EQ(out.response.status, 200) << out.response.body;
-    EXPECT_EQ(out.response.headers.Get("Content-Type"), "text/csv");
-    return out.response.body;
-  }
-
-  std::string AccountId(const std::string& name) {
-    auto out = Do("POST", std::string(kV) + "/sobjects/Account/", R"({"Name":")" + name + R"("})");
-    EXPECT_EQ(out.response.status, 201);
-    return Parse(out.response.body)["id"].GetString();
-  }
-};
-
-constexpr const char* kUpsertJob =
-    R"({"object":"Contact","operation":"upsert","externalIdFieldName":"Sluice_Key__c",)"
-    R"("contentType":"CSV","lineEnding":"LF","columnDelimiter":"COMMA"})";
 
 TEST_F(BulkTest, JobMovesThroughItsStatesOnTheClock) {
   SimOptions o;
@@ -159,7 +100,7 @@ TEST_F(BulkTest, ParallelBatchesRunInWaves) {
   clock_.Advance(1ms);
   EXPECT_EQ(State(id), "JobComplete");
   EXPECT_EQ(Info(id)["numberRecordsProcessed"].GetInt64(), 1500);
-  auto limits = Parse(Do("GET", std::string(kV) + "/limits").response.body);
+  auto limits = Parse(Do("GET", std::string(kBulkV) + "/limits").response.body);
   EXPECT_EQ(limits["DailyBulkApiBatches"]["Remaining"].GetInt64(), 15000 - 6);
   EXPECT_EQ(limits["DailyBulkV2IngestRecords"]["Remaining"].GetInt64(), 150000000 - 1500);
 }
@@ -231,7 +172,7 @@ TEST_F(BulkTest, EndpointErrors) {
   o.limits.max_body_bytes = 150;  // JSON bodies; uploads have their own limit
   MakeBulk(o);
   auto create = [&](const std::string& body) {
-    return Do("POST", std::string(kV) + "/jobs/ingest", body).response;
+    return Do("POST", std::string(kBulkV) + "/jobs/ingest", body).response;
   };
   EXPECT_EQ(create(R"({"object":"Nope","operation":"insert"})").status, 400);
   EXPECT_EQ(create(R"({"object":"Contact","operation":"merge"})").status, 400);
@@ -246,7 +187,8 @@ TEST_F(BulkTest, EndpointErrors) {
   EXPECT_EQ(create(R"({"object":["Contact"],"operation":"insert"})").status, 400);
   EXPECT_EQ(create(R"({"object":"Contact","operation":7})").status, 400);
   EXPECT_EQ(Do("GET", "/services/data/v40.0/jobs/ingest").response.status, 404);
-  EXPECT_EQ(Do("GET", std::string(kV) + "/jobs/ingest/750Dn0000000099IAA").response.status, 404);
+  EXPECT_EQ(Do("GET", std::string(kBulkV) + "/jobs/ingest/750Dn0000000099IAA").response.status,
+            404);
 
   const std::string id = CreateJob(R"({"object":"Contact","operation":"insert"})");
   EXPECT_EQ(Upload(id, "LastName\nA\n", "application/json").response.status, 400);
@@ -254,13 +196,13 @@ TEST_F(BulkTest, EndpointErrors) {
   EXPECT_EQ(big.response.status, 413);
   EXPECT_EQ(std::string(Parse(big.response.body)[0]["errorCode"].GetString()),
             "REQUEST_ENTITY_TOO_LARGE");
-  EXPECT_EQ(Do("DELETE", std::string(kV) + "/jobs/ingest/" + id).response.status, 400);  // Open
+  EXPECT_EQ(Do("DELETE", std::string(kBulkV) + "/jobs/ingest/" + id).response.status, 400);  // Open
   EXPECT_EQ(SetState(id, "Bogus").response.status, 400);
   EXPECT_EQ(
       create(R"({"object":"Contact","operation":"insert","x":")" + std::string(200, 'x') + R"("})")
           .status,
       413);
-  EXPECT_EQ(Do("PATCH", std::string(kV) + "/jobs/ingest/" + id,
+  EXPECT_EQ(Do("PATCH", std::string(kBulkV) + "/jobs/ingest/" + id,
                R"({"state":"Aborted","x":")" + std::string(200, 'x') + R"("})")
                 .response.status,
             413);
@@ -273,10 +215,10 @@ TEST_F(BulkTest, EndpointErrors) {
   EXPECT_EQ(std::string(Parse(aborted.response.body)["state"].GetString()), "Aborted");
   EXPECT_EQ(Upload(id, "LastName\nC\n").response.status, 409);
   EXPECT_EQ(SetState(id, "UploadComplete").response.status, 400);
-  auto list = Parse(Do("GET", std::string(kV) + "/jobs/ingest").response.body);
+  auto list = Parse(Do("GET", std::string(kBulkV) + "/jobs/ingest").response.body);
   EXPECT_EQ(list["records"].Size(), 1u);
-  EXPECT_EQ(Do("DELETE", std::string(kV) + "/jobs/ingest/" + id).response.status, 204);
-  EXPECT_EQ(Do("GET", std::string(kV) + "/jobs/ingest/" + id).response.status, 404);
+  EXPECT_EQ(Do("DELETE", std::string(kBulkV) + "/jobs/ingest/" + id).response.status, 204);
+  EXPECT_EQ(Do("GET", std::string(kBulkV) + "/jobs/ingest/" + id).response.status, 404);
   EXPECT_EQ(Parse(Stats())["records_written"].GetUint64(), 0u);
 }
 
@@ -296,7 +238,7 @@ TEST_F(BulkTest, DailyAllocationsFailJobs) {
   EXPECT_NE(std::string(info["errorMessage"].GetString()).find("ExceededQuota"), std::string::npos);
   EXPECT_EQ(info["numberRecordsProcessed"].GetInt64(), 2);
   EXPECT_EQ(Results(id, "unprocessedrecords"), "\"Sluice_Key__c\",\"LastName\"\n\"k3\",\"C\"\n");
-  auto limits = Parse(Do("GET", std::string(kV) + "/limits").response.body);
+  auto limits = Parse(Do("GET", std::string(kBulkV) + "/limits").response.body);
   EXPECT_EQ(limits["DailyBulkApiBatches"]["Remaining"].GetInt64(), 0);
   // 3 of the 5 records are used: a 3-record job is over the allocation.
   const std::string more = CreateJob(kUpsertJob);
@@ -308,109 +250,9 @@ TEST_F(BulkTest, DailyAllocationsFailJobs) {
   // A day later both allocations have rolled off.
   clock_.Advance(24h);
   token_ = Login();  // sessions last 2 h
-  limits = Parse(Do("GET", std::string(kV) + "/limits").response.body);
+  limits = Parse(Do("GET", std::string(kBulkV) + "/limits").response.body);
   EXPECT_EQ(limits["DailyBulkApiBatches"]["Remaining"].GetInt64(), 2);
   EXPECT_EQ(limits["DailyBulkV2IngestRecords"]["Remaining"].GetInt64(), 5);
-}
-
-TEST_F(BulkTest, ParentLocksInCollections) {
-  SimOptions o;
-  o.latency.base_ms = 5000;
-  o.limits.lock_timeout = 3s;
-  MakeBulk(o);
-  const std::string a = AccountId("A");
-  const std::string b = AccountId("B");
-  clock_.Advance(10s);  // the accounts' own create locks are over
-  auto contact = [&](const std::string& key, const std::string& account) {
-    return R"({"attributes":{"type":"Contact"},"LastName":"x","Sluice_Key__c":")" + key +
-           R"(","AccountId":")" + account + R"("})";
-  };
-  const std::string path = std::string(kV) + "/composite/sobjects/Contact/Sluice_Key__c";
-  // Two children of A in one request share its transaction: no contention.
-  auto first =
-      Start("PATCH", path, R"({"records":[)" + contact("c1", a) + "," + contact("c2", a) + "]}");
-  auto d = Parse(first.response.body);
-  ASSERT_TRUE(d[0]["success"].GetBool() && d[1]["success"].GetBool()) << first.response.body;
-  clock_.Advance(1s);
-  // A is held 4 s more, over the 3 s timeout; a child of B is free.
-  auto second =
-      Start("PATCH", path, R"({"records":[)" + contact("c3", a) + "," + contact("c4", b) + "]}");
-  d = Parse(second.response.body);
-  ASSERT_FALSE(d[0]["success"].GetBool()) << second.response.body;
-  EXPECT_EQ(std::string(d[0]["errors"][0]["statusCode"].GetString()), "UNABLE_TO_LOCK_ROW");
-  EXPECT_NE(std::string(d[0]["errors"][0]["message"].GetString()).find(a), std::string::npos);
-  EXPECT_TRUE(d[1]["success"].GetBool());
-  EXPECT_EQ(second.delay, 3s + 5s);
-  clock_.Advance(2s);
-  auto third = Start("PATCH", path, R"({"records":[)" + contact("c5", a) + "]}");
-  EXPECT_TRUE(Parse(third.response.body)[0]["success"].GetBool());
-  EXPECT_EQ(third.delay, 2s + 5s);
-  auto stats = Parse(Stats());
-  EXPECT_EQ(stats["parent_lock_timeouts"].GetUint64(), 1u);
-  EXPECT_EQ(stats["parent_lock_waits"].GetUint64(), 1u);
-  for (auto t : {first.ticket, second.ticket, third.ticket}) sim_->Complete(t);
-}
-
-TEST_F(BulkTest, ParentLocksOffWhenNoFieldIsConfigured) {
-  SimOptions o;
-  o.latency.base_ms = 5000;
-  o.limits.lock_timeout = 3s;
-  o.limits.parent_lock_fields = {};
-  MakeBulk(o);
-  const std::string a = AccountId("A");
-  clock_.Advance(10s);
-  const std::string path = std::string(kV) + "/sobjects/Contact/Sluice_Key__c/";
-  auto first = Start("PATCH", path + "c1", R"({"LastName":"x","AccountId":")" + a + R"("})");
-  clock_.Advance(1s);
-  auto second = Start("PATCH", path + "c2", R"({"LastName":"x","AccountId":")" + a + R"("})");
-  EXPECT_EQ(second.response.status, 201) << second.response.body;
-  EXPECT_EQ(second.delay, 5s);
-  sim_->Complete(first.ticket);
-  sim_->Complete(second.ticket);
-}
-
-TEST_F(BulkTest, ParentLocksBetweenParallelBatchesAndCollections) {
-  SimOptions o;
-  o.bulk.records_per_second = 2;  // 2 batches in parallel: 1 record/s each
-  o.bulk.parallel_batches = 2;
-  o.bulk.batch_size = 2;  // a batch takes 2 s
-  o.bulk.queue_delay = 0ms;
-  o.limits.lock_timeout = 1s;
-  MakeBulk(o);
-  const std::string a = AccountId("A");
-  const std::string b = AccountId("B");
-  clock_.Advance(1s);
-  // Unsorted: both parallel batches hold children of A; the second waits 2 s > 1 s and fails.
-  const std::string id = CreateJob(kUpsertJob);
-  Upload(id, "Sluice_Key__c,LastName,AccountId\nu1,x," + a + "\nu2,x," + b + "\nu3,x," + a +
-                 "\nu4,x," + b + "\n");
-  SetState(id, "UploadComplete");
-  clock_.Advance(1ms);
-  // While the batches run, a collections write to A's child waits past the timeout too.
-  auto coll = Do("PATCH", std::string(kV) + "/composite/sobjects/Contact/Sluice_Key__c",
-                 R"({"records":[{"attributes":{"type":"Contact"},"LastName":"x",)"
-                 R"("Sluice_Key__c":"c1","AccountId":")" +
-                     a + R"("}]})");
-  auto cd = Parse(coll.response.body);
-  ASSERT_FALSE(cd[0]["success"].GetBool()) << coll.response.body;
-  EXPECT_EQ(std::string(cd[0]["errors"][0]["statusCode"].GetString()), "UNABLE_TO_LOCK_ROW");
-  clock_.Advance(10s);
-  ASSERT_EQ(State(id), "JobComplete");
-  EXPECT_EQ(Info(id)["numberRecordsFailed"].GetInt64(), 2);
-  const std::string failed = Results(id, "failedResults");
-  EXPECT_NE(failed.find("UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record"),
-            std::string::npos);
-  EXPECT_NE(failed.find("\"u3\""), std::string::npos);
-  EXPECT_NE(failed.find("\"u4\""), std::string::npos);
-
-  // Sorted by parent, each batch holds one parent: no contention.
-  const std::string sorted = CreateJob(kUpsertJob);
-  Upload(sorted, "Sluice_Key__c,LastName,AccountId\ns1,x," + a + "\ns2,x," + a + "\ns3,x," + b +
-                     "\ns4,x," + b + "\n");
-  SetState(sorted, "UploadComplete");
-  clock_.Advance(10s);
-  ASSERT_EQ(State(sorted), "JobComplete");
-  EXPECT_EQ(Info(sorted)["numberRecordsFailed"].GetInt64(), 0);
 }
 
 TEST_F(BulkTest, FinishedJobsAreForgottenAfterSevenDays) {
@@ -422,38 +264,9 @@ TEST_F(BulkTest, FinishedJobsAreForgottenAfterSevenDays) {
   ASSERT_EQ(State(id), "JobComplete");
   clock_.Advance(24h * 7 - 10s);
   token_ = Login();
-  EXPECT_EQ(Do("GET", std::string(kV) + "/jobs/ingest/" + id).response.status, 200);
+  EXPECT_EQ(Do("GET", std::string(kBulkV) + "/jobs/ingest/" + id).response.status, 200);
   clock_.Advance(10s);
-  EXPECT_EQ(Do("GET", std::string(kV) + "/jobs/ingest/" + id).response.status, 404);
-}
-
-TEST_F(BulkTest, BatchesWaitForCollectionsWritesOnTheSameParent) {
-  SimOptions o;
-  o.latency.base_ms = 2000;
-  o.limits.lock_timeout = 3s;
-  o.bulk.queue_delay = 0ms;
-  o.bulk.records_per_second = 10;  // one 2-row batch: 200 ms
-  o.bulk.parallel_batches = 1;
-  MakeBulk(o);
-  const std::string a = AccountId("A");
-  clock_.Advance(10s);
-  const std::string id = CreateJob(kUpsertJob);
-  Upload(id, "Sluice_Key__c,LastName,AccountId\nb1,x," + a + "\nb2,x," + a + "\n");
-  // A collections write holds A for 2 s; the job's batch starts meanwhile and waits for it.
-  auto coll = Start("PATCH", std::string(kV) + "/composite/sobjects/Contact/Sluice_Key__c",
-                    R"({"records":[{"attributes":{"type":"Contact"},"LastName":"x",)"
-                    R"("Sluice_Key__c":"c1","AccountId":")" +
-                        a + R"("}]})");
-  ASSERT_TRUE(Parse(coll.response.body)[0]["success"].GetBool());
-  SetState(id, "UploadComplete");
-  clock_.Advance(1ms);  // the batch starts (at the close) and waits about 2 s for A
-  clock_.Advance(3s);
-  auto info = Info(id);
-  EXPECT_EQ(std::string(info["state"].GetString()), "JobComplete");
-  EXPECT_EQ(info["numberRecordsFailed"].GetInt64(), 0);
-  EXPECT_GE(info["totalProcessingTime"].GetInt64(), 2000);
-  EXPECT_EQ(Parse(Stats())["parent_lock_waits"].GetUint64(), 2u);  // counted per record
-  sim_->Complete(coll.ticket);
+  EXPECT_EQ(Do("GET", std::string(kBulkV) + "/jobs/ingest/" + id).response.status, 404);
 }
 
 TEST_F(BulkTest, AbortInProgressLeavesTheRestUnprocessed) {
