@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 
 #include "simulator_impl.h"
 #include "sluice/sfsim/record_id.h"

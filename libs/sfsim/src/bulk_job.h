@@ -1,4 +1,5 @@
 // A Bulk API 2.0 ingest job as the simulator keeps it. Private to libs/sfsim/src.
+// Thread-safety: plain data, owned by Simulator::Impl and touched only under its mutex.
 #pragma once
 
 #include <cstdint>

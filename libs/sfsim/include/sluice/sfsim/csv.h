@@ -1,5 +1,7 @@
 // CSV as Bulk API 2.0 takes it (RFC 4180 with Salesforce's delimiter and line-ending options):
 // parsing uploaded job data and writing result files.
+//
+// Thread-safety: free functions without shared state, safe from any thread.
 #pragma once
 
 #include <cstddef>
