@@ -130,6 +130,7 @@ void Simulator::Impl::SetBaseUrl(const std::string& url) {
 
 std::string Simulator::Impl::StatsJson() {
   std::lock_guard lock(mu_);
+  AdvanceJobs(clock_.Now());  // the figures as of now, bulk jobs included
   return StatsJsonLocked();
 }
 
