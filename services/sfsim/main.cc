@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -212,6 +213,25 @@ int main(int argc, char** argv) {
                     "Wait for a locked record before UNABLE_TO_LOCK_ROW", g_limits);
   flags.Add("--max-collection-records", &sim.limits.max_collection_records,
             "Records per collections request", g_limits);
+  flags.AddList("--parent-lock-fields", &sim.limits.parent_lock_fields,
+                "Lookups whose child write locks the parent, Object.Field (default "
+                "Contact.AccountId; \"\" for none)",
+                g_limits);
+
+  const std::string g_bulk = "Bulk API 2.0";
+  flags.Add("--bulk-records-per-second", &sim.bulk.records_per_second,
+            "Records per second one job is processed at", g_bulk);
+  flags.Add("--bulk-batch-size", &sim.bulk.batch_size, "Records per internal batch", g_bulk);
+  flags.Add("--bulk-parallel-batches", &sim.bulk.parallel_batches,
+            "Internal batches of one job processed at once", g_bulk);
+  flags.AddDuration("--bulk-queue-delay", &sim.bulk.queue_delay,
+                    "Time from UploadComplete to InProgress", g_bulk);
+  flags.Add("--bulk-max-upload-bytes", &sim.bulk.max_upload_bytes,
+            "Largest job data upload (413 above)", g_bulk);
+  flags.Add("--bulk-daily-records", &sim.bulk.daily_records,
+            "Records per rolling 24 h (jobs over it fail)", g_bulk);
+  flags.Add("--bulk-daily-batches", &sim.bulk.daily_batches,
+            "Internal batches per rolling 24 h (DailyBulkApiBatches)", g_bulk);
 
   const std::string g_latency = "Latency";
   flags.Add("--latency-base-ms", &sim.latency.base_ms, "Base latency per request", g_latency);
@@ -297,6 +317,8 @@ int main(int argc, char** argv) {
     log = sluice::GetLogger("sfsim");
   }
   if (auto s = flags.ApplyGiven(); !s.ok()) return fail(s.message());
+  // --parent-lock-fields "" turns parent locks off.
+  std::erase(sim.limits.parent_lock_fields, std::string());
   for (const auto& json : object_json) {
     auto def = sluice::sfsim::ParseObjectJson(json);
     if (!def.ok()) return fail("--object-json: " + def.status().message());
@@ -311,6 +333,9 @@ int main(int argc, char** argv) {
 
   auto shutdown = sluice::InstallSignalHandlers();
 
+  // The server reads bodies up to the larger of the two limits; the simulator answers 413 itself
+  // for a JSON body over server.max_body_bytes and an upload over bulk.max_upload_bytes.
+  sim.limits.max_body_bytes = server.max_body_bytes;
   auto simulator = sluice::sfsim::Simulator::Create(sim, sluice::RealClock());
   if (!simulator.ok()) return fail(simulator.status().message());
   sluice::sfsim::Simulator* org = simulator->get();
@@ -348,7 +373,8 @@ int main(int argc, char** argv) {
   so.io_threads = server.io_threads;
   so.tls_cert_file = server.tls_cert_file;
   so.tls_key_file = server.tls_key_file;
-  so.max_body_bytes = static_cast<size_t>(server.max_body_bytes);
+  so.max_body_bytes =
+      static_cast<size_t>(std::max(server.max_body_bytes, sim.bulk.max_upload_bytes));
   so.max_header_bytes = static_cast<size_t>(server.max_header_bytes);
   so.max_uri_bytes = static_cast<size_t>(server.max_uri_bytes);
   so.read_timeout = server.read_timeout;

@@ -9,4 +9,4 @@ cd "$here"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-SFSIM_BIN="$bin" exec node --test fidelity.test.mjs
+SFSIM_BIN="$bin" exec node --test fidelity.test.mjs bulk.test.mjs

@@ -26,6 +26,11 @@ std::string LedgerEntry::ToJsonLine() const {
   out += std::to_string(request_id);
   out += ",\"created\":";
   out += created ? "true" : "false";
+  if (!bulk_job_id.empty()) {  // only bulk writes carry these, so older readers see no change
+    out += ",\"bulk\":true,\"bulk_job_id\":\"";
+    out += JsonEscape(bulk_job_id);
+    out += '"';
+  }
   out += "}";
   return out;
 }
@@ -67,15 +72,17 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options) {
   }
   // The ledger is a verification aid, not a source of truth: trade durability for append speed.
   RETURN_IF_ERROR(s->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"));
+  // Every run starts the ledger afresh; dropping the table also upgrades a file written before
+  // the bulk_job_id column existed.
+  RETURN_IF_ERROR(s->Exec("DROP TABLE IF EXISTS ledger"));
   RETURN_IF_ERROR(
-      s->Exec("CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY, received_ms INTEGER, "
+      s->Exec("CREATE TABLE ledger (seq INTEGER PRIMARY KEY, received_ms INTEGER, "
               "sobject TEXT, external_id TEXT, record_id TEXT, event_id TEXT, request_id INTEGER, "
-              "created INTEGER)"));
-  RETURN_IF_ERROR(s->Exec("DELETE FROM ledger"));
+              "created INTEGER, bulk_job_id TEXT)"));
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(s->db.get(),
                          "INSERT INTO ledger (seq, received_ms, sobject, external_id, record_id, "
-                         "event_id, request_id, created) VALUES (?,?,?,?,?,?,?,?)",
+                         "event_id, request_id, created, bulk_job_id) VALUES (?,?,?,?,?,?,?,?,?)",
                          -1, &stmt, nullptr) != SQLITE_OK) {
     return InternalError(std::string("ledger sqlite: prepare: ") + sqlite3_errmsg(s->db.get()));
   }
@@ -108,6 +115,12 @@ void Ledger::Append(LedgerEntry entry) {
                       SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 7, static_cast<int64_t>(entry.request_id));
     sqlite3_bind_int(st, 8, entry.created ? 1 : 0);
+    if (entry.bulk_job_id.empty()) {
+      sqlite3_bind_null(st, 9);
+    } else {
+      sqlite3_bind_text(st, 9, entry.bulk_job_id.data(), static_cast<int>(entry.bulk_job_id.size()),
+                        SQLITE_TRANSIENT);
+    }
     if (sqlite3_step(st) != SQLITE_DONE) {
       static auto log = GetLogger("sfsim");
       log->warn("ledger sqlite insert failed: {}", sqlite3_errmsg(sqlite_->db.get()));

@@ -329,6 +329,33 @@ Status Validate(const SimOptions& o) {
       if (fd.length < 1) return InvalidArgumentError("field " + fd.name + ": length must be >= 1");
     }
   }
+  // "Object.Field" naming a reference field; an object the org does not define is skipped (the
+  // default names Contact, which a custom object list may leave out).
+  for (const auto& lf : o.limits.parent_lock_fields) {
+    const size_t dot = lf.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == lf.size()) {
+      return InvalidArgumentError("limits.parent_lock_fields: '" + lf +
+                                  "' is not Object.Field, e.g. Contact.AccountId");
+    }
+    for (const auto& obj : o.org.objects) {
+      if (Lower(obj.name) != Lower(lf.substr(0, dot))) continue;
+      const auto it = std::find_if(obj.fields.begin(), obj.fields.end(), [&](const FieldDef& fd) {
+        return Lower(fd.name) == Lower(lf.substr(dot + 1));
+      });
+      if (it == obj.fields.end() || it->type != FieldType::kReference) {
+        return InvalidArgumentError("limits.parent_lock_fields: " + lf +
+                                    " is not a reference field of " + obj.name);
+      }
+    }
+  }
+  const BulkOptions& b = o.bulk;
+  if (!(b.records_per_second > 0) || !std::isfinite(b.records_per_second) || b.batch_size < 1 ||
+      b.parallel_batches < 1 || b.queue_delay.count() < 0 || b.max_upload_bytes < 1 ||
+      b.daily_records < 0 || b.daily_batches < 0) {
+    return InvalidArgumentError(
+        "bulk: records_per_second, batch_size, parallel_batches and max_upload_bytes must be "
+        "positive, queue_delay and the daily allocations not negative");
+  }
   return Status::Ok();
 }
 
@@ -359,8 +386,8 @@ Status ApplyConfigJson(std::string_view json, SimOptions* options) {
   }
   for (const auto& m : d.GetObject()) {
     std::string_view k(m.name.GetString(), m.name.GetStringLength());
-    static const char* kGroups[] = {"org",    "limits",  "latency", "faults",
-                                    "ledger", "objects", "server",  "logging"};
+    static const char* kGroups[] = {"org",     "limits", "latency", "faults", "ledger",
+                                    "objects", "server", "logging", "bulk"};
     if (std::none_of(std::begin(kGroups), std::end(kGroups),
                      [&](const char* g) { return k == g; })) {
       return InvalidArgumentError("/" + std::string(k) + ": unknown key");
@@ -399,12 +426,27 @@ Status ApplyConfigJson(std::string_view json, SimOptions* options) {
     LimitOptions& l = options->limits;
     GroupReader r(group("limits"), "limits");
     r.OnlyKnown({"daily_api_requests", "long_running_threshold", "max_long_running", "lock_timeout",
-                 "max_collection_records"});
+                 "max_collection_records", "parent_lock_fields"});
     r.Integer("daily_api_requests", &l.daily_api_requests, 0, INT64_MAX);
     r.Duration("long_running_threshold", &l.long_running_threshold);
     r.Integer("max_long_running", &l.max_long_running, 0, INT64_MAX);
     r.Duration("lock_timeout", &l.lock_timeout);
     r.Integer("max_collection_records", &l.max_collection_records, 1, 100000);
+    r.Strings("parent_lock_fields", &l.parent_lock_fields);
+    RETURN_IF_ERROR(r.status());
+  }
+  {
+    BulkOptions& b = options->bulk;
+    GroupReader r(group("bulk"), "bulk");
+    r.OnlyKnown({"records_per_second", "batch_size", "parallel_batches", "queue_delay",
+                 "max_upload_bytes", "daily_records", "daily_batches"});
+    r.Double("records_per_second", &b.records_per_second, 0.001, 1e9);
+    r.Integer("batch_size", &b.batch_size, 1, 10000000);
+    r.Integer("parallel_batches", &b.parallel_batches, 1, 1000);
+    r.Duration("queue_delay", &b.queue_delay);
+    r.Integer("max_upload_bytes", &b.max_upload_bytes, 1, INT64_MAX);
+    r.Integer("daily_records", &b.daily_records, 0, INT64_MAX);
+    r.Integer("daily_batches", &b.daily_batches, 0, INT64_MAX);
     RETURN_IF_ERROR(r.status());
   }
   {

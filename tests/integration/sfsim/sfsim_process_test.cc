@@ -351,6 +351,27 @@ TEST_F(SfsimProcessTest, ConfigFileEnvironmentAndFlags) {
   bad = RunCommand({BinPath("sluice-sfsim"), "--port", "0", "--config", path}, 30s);
   ASSERT_TRUE(bad.ok());
   EXPECT_NE(bad->exit_code, 0);
+  // The bulk group and parent lock fields are checked the same way, file, environment and flag.
+  {
+    std::ofstream f(path);
+    f << "bulk:\n  batch_size: 0\n";
+  }
+  bad = RunCommand({BinPath("sluice-sfsim"), "--port", "0", "--config", path}, 30s);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->exit_code, 2);
+  {
+    std::ofstream f(path);
+    f << "bulk:\n  batch_size: 3\n";
+  }
+  ChildOptions bad_env;
+  bad_env.env = {"SLUICE_SFSIM_BULK__QUEUE_DELAY=5"};  // a duration without its unit
+  bad = RunCommand({BinPath("sluice-sfsim"), "--port", "0", "--config", path}, 30s, bad_env);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->exit_code, 2);
+  bad = RunCommand(
+      {BinPath("sluice-sfsim"), "--port", "0", "--parent-lock-fields", "Contact.LastName"}, 30s);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->exit_code, 2);
   std::filesystem::remove(path);
 }
 
@@ -387,6 +408,55 @@ TEST_F(SfsimProcessTest, SigintAlsoExitsCleanly) {
   auto code = sim_->process().Wait(30s);
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 0);
+}
+
+// The upload limit is the bulk one, not the JSON body one: the server reads bodies up to the larger
+// and the simulator answers 413 for either; a job runs to JobComplete on the real clock.
+TEST_F(SfsimProcessTest, BulkJobOverHttpWithItsOwnUploadLimit) {
+  StartSim(
+      {"--max-body-bytes", "1000", "--bulk-max-upload-bytes", "5000", "--bulk-queue-delay", "0ms"});
+  const std::string jobs = std::string(kV) + "/jobs/ingest";
+  auto create = [&]() {
+    auto r = sim_->Call("POST", jobs, token_, R"({"object":"Contact","operation":"insert"})");
+    EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().message());
+    const size_t at = r->body.find("\"id\":\"") + 6;
+    return r->body.substr(at, 18);
+  };
+  auto upload = [&](const std::string& id, const std::string& csv) {
+    return HttpCall(sim_->port(), "PUT", jobs + "/" + id + "/batches",
+                    {{"Authorization", "Bearer " + token_}, {"Content-Type", "text/csv"}}, csv);
+  };
+  std::string csv = "LastName\n";
+  while (csv.size() < 3000) csv += "Name" + std::to_string(csv.size()) + "\n";
+  const std::string id = create();
+  auto up = upload(id, csv);  // over --max-body-bytes, under --bulk-max-upload-bytes
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->status, 201) << up->body;
+  auto big = upload(create(), std::string(6000, 'x'));
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->status, 413);
+  EXPECT_NE(big->body.find("REQUEST_ENTITY_TOO_LARGE"), std::string::npos);
+  auto json = sim_->Call("PATCH", std::string(kV) + "/composite/sobjects/Contact/Sluice_Key__c",
+                         token_, std::string(2000, ' '));
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(json->status, 413);
+  auto close = sim_->Call("PATCH", jobs + "/" + id, token_, R"({"state":"UploadComplete"})");
+  ASSERT_TRUE(close.ok());
+  EXPECT_EQ(close->status, 200) << close->body;
+  EXPECT_TRUE(Eventually([&] {
+    auto info = sim_->Call("GET", jobs + "/" + id, token_);
+    return info.ok() && info->body.find("\"state\":\"JobComplete\"") != std::string::npos;
+  }));
+  const auto rows = std::count(csv.begin(), csv.end(), '\n') - 1;
+  auto ok = sim_->Call("GET", jobs + "/" + id + "/successfulResults", token_);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->Header("Content-Type"), "text/csv");
+  EXPECT_EQ(std::count(ok->body.begin(), ok->body.end(), '\n'), rows + 1);
+  auto ledger = sim_->GetLedger();
+  ASSERT_TRUE(ledger.ok());
+  EXPECT_EQ(static_cast<int64_t>(std::count(ledger->begin(), ledger->end(), '\n')), rows);
+  EXPECT_NE(ledger->find("\"bulk\":true,\"bulk_job_id\":\"" + id + "\""), std::string::npos);
+  ExpectHealthy();
 }
 
 }  // namespace

@@ -227,6 +227,7 @@ Result<std::vector<LedgerRow>> RelayHarness::Ledger() {
       r.event_id = str("event_id");
       r.request_id = num("request_id");
       r.created = d.HasMember("created") && d["created"].IsBool() && d["created"].GetBool();
+      r.bulk_job_id = str("bulk_job_id");
       rows.push_back(std::move(r));
     }
     if (rows.size() == before) break;

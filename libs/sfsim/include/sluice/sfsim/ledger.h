@@ -23,8 +23,11 @@ struct LedgerEntry {
   std::string event_id;     // value of LedgerOptions::event_id_field, or empty
   uint64_t request_id = 0;  // the simulator's request number (also in the Sforce-Request-Id header)
   bool created = false;     // false: an update of an existing record
+  // The Bulk API 2.0 job (750…) that wrote it; empty for REST and collections writes. A bulk
+  // entry's request_id is the request that closed the job (UploadComplete).
+  std::string bulk_job_id;
 
-  // One JSON object on one line (no newline).
+  // One JSON object on one line (no newline). Bulk writes add "bulk":true,"bulk_job_id":"750…".
   std::string ToJsonLine() const;
 };
 

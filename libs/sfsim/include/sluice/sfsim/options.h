@@ -93,6 +93,33 @@ struct LimitOptions {
   std::chrono::milliseconds lock_timeout{10000};
   // Records per collections request. Default 200 (Salesforce's).
   int max_collection_records = 200;
+  // Lookup fields whose write locks the parent record for the length of the transaction, as
+  // "Object.Field" (a reference field). Contention on the parent waits up to lock_timeout, then
+  // fails with UNABLE_TO_LOCK_ROW, in collections and bulk batches alike. Empty: no parent locks.
+  // Default {"Contact.AccountId"}.
+  std::vector<std::string> parent_lock_fields = {"Contact.AccountId"};
+  // Largest JSON request body (413 REQUEST_ENTITY_TOO_LARGE above). services/sfsim sets it from
+  // server.max_body_bytes; Bulk API uploads have bulk.max_upload_bytes instead. Default 50,000,000.
+  int64_t max_body_bytes = 50 * 1000 * 1000;
+};
+
+// Bulk API 2.0 ingest jobs and how fast the org processes them.
+struct BulkOptions {
+  // Records per second one job is processed at, over all its parallel batches. Default 5,000.
+  double records_per_second = 5000;
+  // Records per internal batch. Default 10,000 (Salesforce's).
+  int batch_size = 10000;
+  // Internal batches of one job processed at once; a job runs in waves of this many. Default 5.
+  int parallel_batches = 5;
+  // Time from UploadComplete to InProgress. Default 1 s.
+  std::chrono::milliseconds queue_delay{1000};
+  // Largest upload (PUT …/batches); 413 above. Default 150,000,000 bytes.
+  int64_t max_upload_bytes = 150 * 1000 * 1000;
+  // Records uploaded per rolling 24 h; a job over it fails with ExceededQuota. Default 150,000,000.
+  int64_t daily_records = 150 * 1000 * 1000;
+  // Internal batches per rolling 24 h (DailyBulkApiBatches); a job over it fails with
+  // ExceededQuota. Default 15,000.
+  int64_t daily_batches = 15000;
 };
 
 // Time a request takes: base + per_record * records + lognormal tail, capped at max.
@@ -138,6 +165,7 @@ struct SimOptions {
   LatencyOptions latency;
   FaultOptions faults;
   LedgerOptions ledger;
+  BulkOptions bulk;
 };
 
 // Checks ranges and object definitions (prefixes, duplicate names, field names). Returns the
@@ -145,7 +173,7 @@ struct SimOptions {
 Status Validate(const SimOptions& options);
 
 // Applies a JSON document shaped like the config file (see schemas/sfsim.config.schema.json:
-// groups org, limits, latency, faults, ledger, objects) onto `options`. Unknown keys are
+// groups org, limits, latency, faults, ledger, bulk, objects) onto `options`. Unknown keys are
 // InvalidArgument. Durations are strings in the grammar of sluice/core/duration.h ("20s", "500ms").
 // `objects` replaces the default objects unless org.keep_default_objects is true (then same-named
 // objects are replaced and new ones added).

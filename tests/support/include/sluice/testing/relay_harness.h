@@ -26,6 +26,7 @@ struct LedgerRow {
   std::string event_id;
   uint64_t request_id = 0;
   bool created = false;
+  std::string bulk_job_id;  // the Bulk API 2.0 job that wrote it; empty for REST and collections
 };
 
 struct DlqRow {
