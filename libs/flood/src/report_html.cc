@@ -44,31 +44,47 @@ std::vector<std::pair<double, double>> BinRates(const std::vector<int64_t>& coun
   return out;
 }
 
+// The samples with the run's start in front: every cumulative figure is 0 at t = 0, so the first
+// interval (before the first sample) is drawn too.
+std::vector<Sample> FromStart(const std::vector<Sample>& samples) {
+  std::vector<Sample> out;
+  if (samples.empty()) return out;
+  if (samples.front().t_s > 0) {
+    Sample zero;
+    if (!samples.empty() && samples.front().delivered) zero.delivered = 0;
+    out.push_back(zero);
+  }
+  out.insert(out.end(), samples.begin(), samples.end());
+  return out;
+}
+
 std::string ThroughputChart(const Report& r) {
+  const std::vector<Sample> samples = FromStart(r.samples);
   LineChart c{"Produced, acknowledged and delivered events per second",
               "seconds since start",
               "events / s",
               {}};
   c.series.push_back(
-      {"produced",
-       SampleRates(r.samples, [](const Sample& s) { return std::optional(s.produced); }), true});
-  c.series.push_back(
-      {"acked", SampleRates(r.samples, [](const Sample& s) { return std::optional(s.acked); }),
-       true, true});
+      {"produced", SampleRates(samples, [](const Sample& s) { return std::optional(s.produced); }),
+       true});
+  c.series.push_back({"acked",
+                      SampleRates(samples, [](const Sample& s) { return std::optional(s.acked); }),
+                      true, true});
   if (!r.delivered_per_bin.empty()) {
     c.series.push_back({"delivered", BinRates(r.delivered_per_bin, r.delivered_bin_s), true});
   } else {
     c.series.push_back(
-        {"delivered", SampleRates(r.samples, [](const Sample& s) { return s.delivered; }), true});
+        {"delivered", SampleRates(samples, [](const Sample& s) { return s.delivered; }), true});
   }
   return SvgLineChart(c);
 }
 
 std::string CumulativeChart(const Report& r) {
+  const std::vector<Sample> samples = FromStart(r.samples);
   LineChart c{
       "Events produced, acknowledged and delivered so far", "seconds since start", "events", {}};
   ChartSeries produced{"produced", {}}, acked{"acked", {}, false, true}, delivered{"delivered", {}};
-  for (const Sample& s : r.samples) {
+  for (const Sample& s : samples) {
     produced.points.emplace_back(s.t_s, static_cast<double>(s.produced));
     acked.points.emplace_back(s.t_s, static_cast<double>(s.acked));
   }
@@ -82,7 +98,7 @@ std::string CumulativeChart(const Report& r) {
                                     static_cast<double>(sum));
     }
   } else {
-    for (const Sample& s : r.samples) {
+    for (const Sample& s : samples) {
       if (s.delivered) delivered.points.emplace_back(s.t_s, static_cast<double>(*s.delivered));
     }
   }

@@ -280,6 +280,34 @@ TEST(ReportTest, HtmlHasStaticChartsThatNeedNoScript) {
   EXPECT_EQ(html.find("nan"), std::string::npos);
 }
 
+// The first sample comes a little after the start; the charts still begin at 0, so what was
+// produced before the first sample is drawn.
+TEST(ReportTest, ChartsStartAtTheRunStart) {
+  Report r;
+  for (double t : {0.5, 1.0}) {
+    Sample s;
+    s.t_s = t;
+    s.produced = s.acked = static_cast<int64_t>(t * 1000);
+    r.samples.push_back(s);
+  }
+  const std::string html = ReportToHtml(r);
+  for (const char* series : {"produced", "acked"}) {
+    int found = 0;
+    for (size_t at = html.find(std::string("data-series=\"") + series + "\"");
+         at != std::string::npos;
+         at = html.find(std::string("data-series=\"") + series + "\"", at + 1)) {
+      const size_t path = html.rfind("<path d=\"", at);
+      ASSERT_NE(path, std::string::npos);
+      // x = 70 is t = 0, the left edge of the plot area.
+      EXPECT_EQ(html.compare(path + 9, 6, "M70.0 "), 0) << html.substr(path, 80);
+      ++found;
+    }
+    EXPECT_EQ(found, 2) << series;  // the rate chart and the cumulative chart
+  }
+  EXPECT_NE(ReportToHtml(Report{}).find("id=\"static-cumulative\"><p class=\"empty\">"),
+            std::string::npos);
+}
+
 TEST(ReportTest, DeadLetteredEventsAreNotCalledMissing) {
   ProducedLog log(0xdd);
   log.Reserve(3);

@@ -149,13 +149,14 @@ TEST_F(FloodRelayTest, SmallBurstIsDeliveredExactlyOnce) {
   EXPECT_TRUE(r["passed"].GetBool());
   EXPECT_NE(out_.find("missing 0, duplicates 0"), std::string::npos) << out_;
 
-  // Every sample is consistent: nothing delivered before it was produced and acknowledged (the
-  // remote figures are read before the generator's counters).
+  // Every sample is consistent: nothing delivered before it was produced (the remote figures are
+  // read before the generator's counters). Not "delivered <= acked": the relay may consume an
+  // event before its acknowledgement reaches the producer.
   const auto& series = r["series"];
   ASSERT_GT(series.Size(), 2u);
   for (const auto& s : series.GetArray()) {
     ASSERT_TRUE(s["delivered"].IsInt64());
-    EXPECT_LE(s["delivered"].GetInt64(), s["acked"].GetInt64()) << s["t_s"].GetDouble();
+    EXPECT_LE(s["delivered"].GetInt64(), s["produced"].GetInt64()) << s["t_s"].GetDouble();
     EXPECT_LE(s["acked"].GetInt64(), s["produced"].GetInt64()) << s["t_s"].GetDouble();
   }
   // Deliveries by sample interval, from the ledger: all of them, and none after the drain ended

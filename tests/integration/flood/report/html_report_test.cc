@@ -305,11 +305,17 @@ TEST_F(HtmlReportTest, ComparePageOfTwoRuns) {
     EXPECT_EQ(r.dom.find("NaN"), std::string::npos);
   }
 
+  // A sparse file: 300 MB by its size, no disk used; refused before it is read.
+  const fs::path huge = dir_.path() / "huge.json";
+  WriteText(huge, "{");
+  fs::resize_file(huge, 300'000'000);
   const fs::path bad = dir_.path() / "bad.json";
   WriteText(bad, "{\"schema\": \"sluice.flood.report/v1\"");
   for (const auto& [input, message] : std::vector<std::pair<std::string, std::string>>{
            {(dir_.path() / "missing.json").string(), "missing.json: no such file"},
-           {bad.string(), "bad.json: not JSON"}}) {
+           {bad.string(), "bad.json: not JSON"},
+           {huge.string(), "huge.json: 300000000 bytes, more than the"},
+           {dir_.path().string(), "not a regular file"}}) {
     const fs::path err = dir_.path() / "stderr.txt";
     auto failed = testing::RunCommand(
         {testing::BinPath("sluice-flood"), "compare", ja.string(), input, "-o", page.string()},

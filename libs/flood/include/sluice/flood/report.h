@@ -52,9 +52,9 @@ struct ReportEnvironment {
 
 // One sample of the run, taken every sample interval.
 //
-// The figures of one sample are read in this order, so they never contradict each other: first
+// The figures of one sample are read in this order, so they do not contradict each other: first
 // the remote ones (sfsim, the relay, the group's lag, the DLQ), then the generator's own counters,
-// and t_s is the time of that last read. So delivered <= acked <= produced holds in every sample,
+// and t_s is the time of that last read. So delivered <= produced holds in every sample,
 // whereas reading the counters first let a slow first lag query report produced=73 beside
 // delivered=4512.
 struct Sample {
