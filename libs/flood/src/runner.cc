@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "sluice/build_info/build_info.h"
+#include "sluice/flood/monitor.h"
 #include "sluice/flood/settings.h"
 #include "sluice/flood/sources.h"
 #include "sluice/http/client.h"
@@ -216,6 +217,8 @@ class FloodRun {
   void OnDelivery(const kafka::TaggedReport& r);
   void MonitorLoop();
   Sample TakeSample();
+  // sfsim, the relay, the DLQ and the group's lag, into `s` (see ReadSample).
+  void ReadRemote(Sample& s);
   void WaitForDrain();
   void Verify(Report* report);
   void ReadDlq(Verifier* verifier, Report* report);
@@ -417,10 +420,15 @@ void FloodRun::Produce(const Schedule& schedule) {
 }
 
 Sample FloodRun::TakeSample() {
-  Sample s;
-  s.begun_s = Elapsed();
-  // Remote figures first, the generator's own counters last (see Sample): what was delivered or
-  // is still in the backlog was produced before the counters are read.
+  return ReadSample([this] { return Elapsed(); }, [this](Sample& s) { ReadRemote(s); },
+                    [this](Sample& s) {
+                      s.generator_behind_s = static_cast<double>(counters_.behind_ns.load()) / 1e9;
+                      s.acked = counters_.acked.load(std::memory_order_relaxed);
+                      s.produced = counters_.produced.load(std::memory_order_relaxed);
+                    });
+}
+
+void FloodRun::ReadRemote(Sample& s) {
   std::string error;
   if (auto stats = sources_->Stats(&error)) {
     s.delivered = stats->records_written - sim_start_->records_written;
@@ -467,11 +475,6 @@ Sample FloodRun::TakeSample() {
       lag_error_noted_ = true;
     }
   }
-  s.generator_behind_s = static_cast<double>(counters_.behind_ns.load()) / 1e9;
-  s.acked = counters_.acked.load(std::memory_order_relaxed);
-  s.produced = counters_.produced.load(std::memory_order_relaxed);
-  s.t_s = Elapsed();
-  return s;
 }
 
 void FloodRun::MonitorLoop() {
@@ -492,7 +495,7 @@ void FloodRun::MonitorLoop() {
       if (!consumer_start_s_ && after_burst && *s.backlog < peak_backlog_) {
         consumer_start_s_ = s.t_s;
       }
-      if (after_burst && burst_end_s_ && !drain_end_s_ && *s.backlog == 0 && s.acked > 0) {
+      if (burst_end_s_ && !drain_end_s_ && ShowsDrainEnd(s, after_burst)) {
         drain_end_s_ = s.t_s;
         cv_.notify_all();
       }
