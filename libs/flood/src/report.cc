@@ -617,6 +617,32 @@ std::string ReportSummary(const Report& r) {
   return out;
 }
 
+std::string RedactUrlCredentials(std::string_view text) {
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    const size_t scheme = text.find("://", pos);
+    if (scheme == std::string_view::npos) break;
+    const size_t start = scheme + 3;
+    size_t end = start;
+    while (end < text.size() && text[end] != '/' && text[end] != '?' && text[end] != '#' &&
+           text[end] != ' ' && text[end] != '\t' && text[end] != '\n' && text[end] != '"') {
+      ++end;
+    }
+    const size_t at = text.substr(start, end - start).rfind('@');
+    out.append(text.substr(pos, start - pos));
+    if (at != std::string_view::npos) {
+      out += "<redacted>";
+      out.append(text.substr(start + at, end - start - at));
+    } else {
+      out.append(text.substr(start, end - start));
+    }
+    pos = end;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
 Status WriteFile(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp";
   {

@@ -664,8 +664,8 @@ void FloodRun::Finish(const Schedule& schedule, Report* r) {
   r->inputs.bootstrap = o_.bootstrap;
   r->inputs.group = o_.group;
   r->inputs.dlq_topic = dlq_topic_;
-  r->inputs.sfsim_url = o_.sfsim_url;
-  r->inputs.relay_metrics_url = o_.relay_metrics_url;
+  r->inputs.sfsim_url = RedactUrlCredentials(o_.sfsim_url);
+  r->inputs.relay_metrics_url = RedactUrlCredentials(o_.relay_metrics_url);
   r->inputs.assertions = o_.threshold_texts;
 
   r->environment.tool_version = o_.tool_version;
@@ -674,7 +674,8 @@ void FloodRun::Finish(const Schedule& schedule, Report* r) {
   r->sfsim_latency = sfsim_latency_;
   r->environment.hostname = Hostname();
   r->environment.cpus = static_cast<int>(std::thread::hardware_concurrency());
-  r->environment.command_line = o_.command_line;
+  // -X secrets are redacted by the caller (cli::RedactedCommandLine); URL passwords here.
+  r->environment.command_line = RedactUrlCredentials(o_.command_line);
 
   GeneratorFigures& g = r->generator;
   g.produced = counters_.produced.load();
@@ -696,7 +697,7 @@ void FloodRun::Finish(const Schedule& schedule, Report* r) {
 
   std::lock_guard lock(mu_);
   r->samples = samples_;
-  r->notes.insert(r->notes.end(), notes_.begin(), notes_.end());
+  for (const std::string& n : notes_) r->notes.push_back(RedactUrlCredentials(n));
   DrainFigures& d = r->drain;
   d.burst_end_s = burst_end_s_;
   d.drain_end_s = drain_end_s_;

@@ -308,6 +308,21 @@ TEST(ReportTest, ChartsStartAtTheRunStart) {
             std::string::npos);
 }
 
+TEST(ReportTest, UrlCredentialsAreRedacted) {
+  EXPECT_EQ(RedactUrlCredentials("http://user:hunter2@127.0.0.1:8443/sim"),
+            "http://<redacted>@127.0.0.1:8443/sim");
+  EXPECT_EQ(RedactUrlCredentials("sluice-flood --sfsim https://a:b@h:1 --relay-metrics "
+                                 "http://h:2/metrics -X sasl.password=<redacted>"),
+            "sluice-flood --sfsim https://<redacted>@h:1 --relay-metrics http://h:2/metrics -X "
+            "sasl.password=<redacted>");
+  EXPECT_EQ(RedactUrlCredentials("the relay's /metrics at http://x:y@h/m did not answer"),
+            "the relay's /metrics at http://<redacted>@h/m did not answer");
+  EXPECT_EQ(RedactUrlCredentials("no url here, an @ sign"), "no url here, an @ sign");
+  EXPECT_EQ(RedactUrlCredentials("http://h/a@b"), "http://h/a@b");  // '@' in the path
+  EXPECT_EQ(RedactUrlCredentials("://@"), "://<redacted>@");
+  EXPECT_EQ(RedactUrlCredentials(""), "");
+}
+
 TEST(ReportTest, DeadLetteredEventsAreNotCalledMissing) {
   ProducedLog log(0xdd);
   log.Reserve(3);

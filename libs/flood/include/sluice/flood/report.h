@@ -198,6 +198,10 @@ std::string ReportSummary(const Report& report);
 std::string RelaySettingsText(const std::optional<RelaySettings>& settings);
 std::string SfsimLatencyText(const std::optional<SfsimLatencyModel>& model);
 
+// `text` with the user information of every URL in it (`http://user:password@host` ->
+// `http://<redacted>@host`) replaced, for what the report records: URLs, the command line, notes.
+std::string RedactUrlCredentials(std::string_view text);
+
 // Writes `content` to `path` (through a temporary file and a rename).
 Status WriteFile(const std::string& path, const std::string& content);
 
