@@ -128,7 +128,8 @@ svg path.series { fill: none; stroke-width: 1.8; }
       var d = s.points.map(function (p, j) {
         return (j ? 'L' : 'M') + f.x(p[0]).toFixed(1) + ' ' + f.y(p[1]).toFixed(1);
       }).join(' ');
-      el('path', {d: d, class: 'series', stroke: color, 'data-series': s.name}, f.svg);
+      el('path', {d: d, class: 'series', stroke: color, 'data-series': s.name,
+                  'data-x-end': s.points[s.points.length - 1][0]}, f.svg);
       el('rect', {x: W - R + 10, y: T + 16 * i, width: 10, height: 10, fill: color}, f.svg);
       label(f.svg, W - R + 24, T + 9 + 16 * i, s.name);
     });
@@ -153,14 +154,26 @@ svg path.series { fill: none; stroke-width: 1.8; }
   }
 
   var samples = data.series || [];
+  // Rates between samples as steps (each holds over its interval), from the run's start, where
+  // every cumulative figure is 0.
   function rate(field) {
     var out = [];
-    for (var i = 1; i < samples.length; i++) {
-      var a = samples[i - 1], b = samples[i], dt = b.t_s - a.t_s;
+    var from = samples.length && samples[0].t_s > 0 && samples[0][field] !== null ?
+        [{t_s: 0}].concat(samples) : samples;
+    if (from !== samples) from[0][field] = 0;
+    for (var i = 1; i < from.length; i++) {
+      var a = from[i - 1], b = from[i], dt = b.t_s - a.t_s;
       if (dt > 0 && a[field] !== null && b[field] !== null) {
-        out.push([b.t_s, Math.max(0, (b[field] - a[field]) / dt)]);
+        var r = Math.max(0, (b[field] - a[field]) / dt);
+        out.push([a.t_s, r], [b.t_s, r]);
       }
     }
+    return out;
+  }
+  // Counts per bin of bin_s seconds as rate steps over each whole bin.
+  function binSteps(counts, bin) {
+    var out = [];
+    counts.forEach(function (v, i) { out.push([i * bin, v / bin], [(i + 1) * bin, v / bin]); });
     return out;
   }
   function level(field) {
@@ -171,7 +184,9 @@ svg path.series { fill: none; stroke-width: 1.8; }
   var drawn = 0, charts = 0;
   function count(n) { if (n > 0) charts++; drawn += n; }
 
-  var delivered = (data.delivered_per_s || []).map(function (v, i) { return [i + 0.5, v]; });
+  var ds = data.delivered_series;
+  var delivered = ds && ds.bin_s > 0 && ds.counts && ds.counts.length ?
+      binSteps(ds.counts, ds.bin_s) : binSteps(data.delivered_per_s || [], 1);
   if (delivered.length === 0) delivered = rate('delivered');
   count(lineChart('chart-throughput', 'seconds since start', 'events / s', [
     {name: 'produced', points: rate('produced')},

@@ -185,8 +185,9 @@ std::string SvgLineChart(const LineChart& chart) {
     } else {
       out += fmt::format(
           "<path d=\"{}\" class=\"static-series\" fill=\"none\" stroke-width=\"1.8\" "
-          "stroke=\"{}\"{} data-series=\"{}\"/>\n",
-          d, Color(i), s->dashed ? " stroke-dasharray=\"5 3\"" : "", HtmlEscape(s->name));
+          "stroke=\"{}\"{} data-series=\"{}\" data-x-end=\"{:g}\"/>\n",
+          d, Color(i), s->dashed ? " stroke-dasharray=\"5 3\"" : "", HtmlEscape(s->name),
+          pts.back().first);
     }
     out += Legend(i, s->name, Color(i));
   }

@@ -308,6 +308,23 @@ TEST(ReportTest, ChartsStartAtTheRunStart) {
             std::string::npos);
 }
 
+// The delivered line runs to the end of the last bin in which anything was delivered, not to its
+// middle: a 2.75 s drain in 250 ms bins ends at 2.75 s.
+TEST(ReportTest, TheDeliveredLineRunsToTheEndOfTheDrain) {
+  Report r;
+  r.delivered_bin_s = 0.25;
+  r.delivered_per_bin = {2193, 2400, 2600, 4400, 2400, 2954, 1542, 1069, 311, 105, 26};
+  Sample s;
+  s.t_s = 3;
+  r.samples.push_back(s);
+  const std::string html = ReportToHtml(r);
+  // Twice: the rate steps and the cumulative line.
+  const std::string end = "data-series=\"delivered\" data-x-end=\"2.75\"";
+  const size_t first = html.find(end);
+  ASSERT_NE(first, std::string::npos) << html.substr(html.find("static-throughput"), 3000);
+  EXPECT_NE(html.find(end, first + 1), std::string::npos);
+}
+
 TEST(ReportTest, UrlCredentialsAreRedacted) {
   EXPECT_EQ(RedactUrlCredentials("http://user:hunter2@127.0.0.1:8443/sim"),
             "http://<redacted>@127.0.0.1:8443/sim");

@@ -73,6 +73,7 @@ TEST(SvgChartTest, LineChartDrawsEverySeriesWithALegend) {
   // Straight segments: three points; steps: a corner before each new value.
   EXPECT_EQ(PathNumbers(svg, "produced").size(), 6u);
   EXPECT_EQ(PathNumbers(svg, "delivered").size(), 2u + 4u * 2u);
+  EXPECT_NE(svg.find("data-series=\"delivered\" data-x-end=\"2\""), std::string::npos);
 }
 
 TEST(SvgChartTest, LineChartScalesToTheFrame) {

@@ -1,6 +1,7 @@
 // Loads sluice-flood's HTML report in headless Chromium and checks that its script drew the
 // charts without a console error. The page is a local file and Chromium runs with networking
 // features off; the report itself references nothing outside the file.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -214,6 +215,14 @@ TEST_F(HtmlReportTest, ChromiumRendersEveryChartWithoutConsoleErrors) {
   for (const char* bar : {"p50", "p99.9", "max", "UNABLE_TO_LOCK_ROW", "missing"}) {
     EXPECT_NE(r.dom.find(std::string("data-bar=\"") + bar + "\""), std::string::npos) << bar;
   }
+  // The script's delivered line runs to the end of the last bin with a delivery.
+  const Report report = SyntheticReport();
+  const std::string end =
+      fmt::format("data-x-end=\"{:g}\"",
+                  static_cast<double>(report.delivered_per_bin.size()) * report.delivered_bin_s);
+  EXPECT_NE(r.dom.find("class=\"series\" stroke=\"#2e7d32\" data-series=\"delivered\" " + end),
+            std::string::npos)
+      << end;
   // Paths have real coordinates (no NaN from a division by zero).
   EXPECT_EQ(r.dom.find("NaN"), std::string::npos);
   EXPECT_TRUE(std::regex_search(r.dom, std::regex("<path d=\"M[0-9.]+ [0-9.]+ L")));
@@ -269,6 +278,12 @@ TEST_F(HtmlReportTest, ChartsAreReadableWithJavaScriptDisabled) {
   EXPECT_EQ(Count(r.dom, "class=\"marker\""), 4);
   EXPECT_NE(r.dom.find("data-bar=\"dead-lettered\""), std::string::npos);
   EXPECT_NE(r.dom.find("batch size (max_records) 200"), std::string::npos);
+  // The static delivered line runs to the end of the last bin with a delivery too.
+  const Report report = SyntheticReport();
+  EXPECT_NE(r.dom.find(fmt::format(
+                "data-series=\"delivered\" data-x-end=\"{:g}\"",
+                static_cast<double>(report.delivered_per_bin.size()) * report.delivered_bin_s)),
+            std::string::npos);
   EXPECT_EQ(r.dom.find("NaN"), std::string::npos);
   EXPECT_EQ(r.dom.find("nan"), std::string::npos);
   EXPECT_TRUE(std::regex_search(r.dom, std::regex("<path d=\"M[0-9.]+ [0-9.]+ L")));

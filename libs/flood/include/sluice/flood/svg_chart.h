@@ -30,8 +30,10 @@ struct LineChart {
   std::vector<ChartSeries> series;
 };
 
-// Lines (or steps) over a linear x axis from 0, the y axis from 0. At most kMaxChartPoints points
-// per series are drawn (longer series are thinned evenly, keeping the first and the last).
+// Lines (or steps) over a linear x axis from 0, the y axis from 0. Each path carries
+// data-series (its name) and data-x-end (its last x), for tests and scripts. At most
+// kMaxChartPoints points per series are drawn (longer series are thinned evenly, keeping the first
+// and the last).
 std::string SvgLineChart(const LineChart& chart);
 
 inline constexpr size_t kMaxChartPoints = 4000;
