@@ -14,6 +14,7 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <vector>
 
 #include "report_text.h"
 #include "sluice/flood/report.h"
@@ -54,6 +55,30 @@ const rapidjson::SchemaDocument& ReportSchema() {
   return *schema;
 }
 
+// A report nests 5 levels deep; the schema validator (and this page) walk a document
+// recursively, so anything deeper than this is refused before it is walked.
+constexpr size_t kMaxDepth = 32;
+
+// Whether `v` nests deeper than `limit`, found without recursion.
+bool DeeperThan(const rapidjson::Value& root, size_t limit) {
+  std::vector<std::pair<const rapidjson::Value*, size_t>> stack = {{&root, 1}};
+  while (!stack.empty()) {
+    auto [v, depth] = stack.back();
+    stack.pop_back();
+    if (depth > limit) return true;
+    if (v->IsArray()) {
+      for (const auto& item : v->GetArray()) {
+        if (item.IsArray() || item.IsObject()) stack.emplace_back(&item, depth + 1);
+      }
+    } else if (v->IsObject()) {
+      for (const auto& m : v->GetObject()) {
+        if (m.value.IsArray() || m.value.IsObject()) stack.emplace_back(&m.value, depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
 // One run's figures, as the page shows them.
 struct Run {
   std::string name;
@@ -78,6 +103,10 @@ Result<Run> ParseRun(const ReportText& in) {
       std::string_view(d["schema"].GetString()) != kReportSchema) {
     return InvalidArgumentError(fmt::format(
         "{}: not a sluice-flood report (expected \"schema\": \"{}\")", in.name, kReportSchema));
+  }
+  if (DeeperThan(d, kMaxDepth)) {
+    return InvalidArgumentError(fmt::format(
+        "{}: nested more than {} levels deep; not a sluice-flood report", in.name, kMaxDepth));
   }
   rapidjson::SchemaValidator validator(ReportSchema());
   if (!d.Accept(validator)) {

@@ -117,6 +117,11 @@ TEST(CompareTest, MalformedReportsAreRefusedByName) {
       << error(wrong);
   // Deep nesting is parsed iteratively: an error, not a stack overflow.
   EXPECT_NE(error(std::string(1'000'000, '[')).find("not JSON"), std::string::npos);
+  // Well-formed but deeply nested: refused before the (recursive) schema validation walks it.
+  std::string deep = good;
+  deep.insert(deep.rfind('}'), ", \"x\": " + std::string(200'000, '[') + std::string(200'000, ']'));
+  EXPECT_NE(error(deep).find("bad.json: nested more than 32 levels deep"), std::string::npos)
+      << error(deep).substr(0, 200);
 }
 
 TEST(CompareTest, FilesThatAreMissingHugeOrNotFilesAreRefused) {
