@@ -45,16 +45,6 @@ std::string Fmt(const std::optional<double>& v, int digits = 0, const char* unit
   return fmt::format("{:.{}f}{}", *v, digits, unit);
 }
 
-const rapidjson::SchemaDocument& ReportSchema() {
-  static const rapidjson::SchemaDocument* schema = [] {
-    static rapidjson::Document d;
-    const std::string_view text = schemas::Get("flood-report.schema.json").value();
-    d.Parse(text.data(), text.size());
-    return new rapidjson::SchemaDocument(d);
-  }();
-  return *schema;
-}
-
 // A report nests 5 levels deep; the schema validator (and this page) walk a document
 // recursively, so anything deeper than this is refused before it is walked.
 constexpr size_t kMaxDepth = 32;
@@ -87,7 +77,7 @@ struct Run {
   std::string Str(const char* pointer) const { return StrAt(*doc, pointer); }
 };
 
-Result<Run> ParseRun(const ReportText& in) {
+Result<Run> ParseRun(const ReportText& in, const rapidjson::SchemaDocument& schema) {
   Run run;
   run.name = in.name;
   run.doc = std::make_unique<rapidjson::Document>();
@@ -108,7 +98,7 @@ Result<Run> ParseRun(const ReportText& in) {
     return InvalidArgumentError(fmt::format(
         "{}: nested more than {} levels deep; not a sluice-flood report", in.name, kMaxDepth));
   }
-  rapidjson::SchemaValidator validator(ReportSchema());
+  rapidjson::SchemaValidator validator(schema);
   if (!d.Accept(validator)) {
     rapidjson::StringBuffer where;
     validator.GetInvalidDocumentPointer().StringifyUriFragment(where);
@@ -238,9 +228,14 @@ Result<std::string> ReadReportFile(const std::string& path, uint64_t max_bytes) 
 }
 
 Result<std::string> CompareReportsToHtml(const std::vector<ReportText>& reports) {
+  // The compiled-in schemas/flood-report.schema.json, built for this call (no global state).
+  rapidjson::Document schema_doc;
+  const std::string_view schema_text = schemas::Get("flood-report.schema.json").value();
+  schema_doc.Parse(schema_text.data(), schema_text.size());
+  const rapidjson::SchemaDocument schema(schema_doc);
   std::vector<Run> runs;
   for (const ReportText& in : reports) {
-    ASSIGN_OR_RETURN(Run run, ParseRun(in));
+    ASSIGN_OR_RETURN(Run run, ParseRun(in, schema));
     runs.push_back(std::move(run));
   }
   std::vector<std::string> labels;
