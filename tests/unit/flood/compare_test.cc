@@ -1,6 +1,9 @@
 #include "sluice/flood/compare.h"
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -57,6 +60,7 @@ Report SomeRun(double p99_ms, int64_t max_in_flight) {
   r.relay_settings = settings;
   r.delivered_bin_s = 0.25;
   r.delivered_per_bin = {0, 100, 300, 400, 200};
+  r.delivered_per_s = {800, 200};
   Sample s;
   s.t_s = 0.25;
   s.backlog = 900;
@@ -88,6 +92,32 @@ TEST(CompareTest, OnePageSetsTheRunsSideBySide) {
   // No script, nothing fetched.
   EXPECT_EQ(html->find("<script"), std::string::npos);
   EXPECT_EQ(html->find("https://"), std::string::npos);
+}
+
+// A report written before relay_settings, sfsim_latency, delivered_series and latency_series
+// existed still compares: those figures show as not recorded.
+TEST(CompareTest, OlderReportsWithoutTheNewSectionsCompare) {
+  rapidjson::Document doc;
+  doc.Parse(ReportToJson(SomeRun(300, 8)).c_str());
+  for (const char* key :
+       {"relay_settings", "sfsim_latency", "delivered_series", "latency_series"}) {
+    ASSERT_TRUE(doc.RemoveMember(key)) << key;
+  }
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  doc.Accept(w);
+  auto html = CompareReportsToHtml(
+      {{"old.json", buf.GetString()}, {"new.json", ReportToJson(SomeRun(200, 8))}});
+  ASSERT_TRUE(html.ok()) << html.status();
+  EXPECT_NE(html->find("<td>not recorded</td>"), std::string::npos);
+  EXPECT_NE(html->find("<td>300.0 ms</td>"), std::string::npos);
+  // Run 1's delivered line (from the 1 s delivered_per_s) and its backlog line.
+  int lines = 0;
+  for (size_t at = html->find("data-series=\"run 1\""); at != std::string::npos;
+       at = html->find("data-series=\"run 1\"", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 2);
 }
 
 TEST(CompareTest, ReportNamesAreEscaped) {
