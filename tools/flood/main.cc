@@ -74,6 +74,16 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd->kind == sluice::flood::Command::Kind::kPlan) return Plan(*cmd);
+  if (cmd->kind == sluice::flood::Command::Kind::kCompare) {
+    std::string error;
+    const int status = sluice::flood::RunCompare(cmd->compare, &error);
+    if (status != 0) {
+      std::fprintf(stderr, "sluice-flood: compare: %s\n", error.c_str());
+    } else {
+      std::printf("compare       %s\n", cmd->compare.output.c_str());
+    }
+    return status;
+  }
 
   sluice::LoggingOptions lo;
   lo.level = "warn";

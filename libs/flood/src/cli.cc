@@ -45,7 +45,7 @@ struct Flags {
   std::string payload_size = "fixed:512";
   double invalid_fraction = 0;
   uint64_t seed = 1;
-  std::string sample_interval = "1s";
+  std::string sample_interval = "250ms";
   std::string drain_timeout = "10m";
   std::string consumer_start_timeout = "10m";
   bool no_drain = false;
@@ -166,7 +166,7 @@ void AddRunOptions(CLI::App* sub, Flags* f) {
                   "share of deliberately invalid events, 0..1 (default 0)")
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--seed", f->seed, "seed of keys, sizes and invalid picks (default 1)");
-  sub->add_option("--sample-interval", f->sample_interval, "between samples (default 1s)");
+  sub->add_option("--sample-interval", f->sample_interval, "between samples (default 250ms)");
   sub->add_option("--drain-timeout", f->drain_timeout,
                   "wait this long for the backlog to reach zero (default 10m)");
   sub->add_flag("--no-drain", f->no_drain, "produce and report; do not wait for the drain");
@@ -300,6 +300,13 @@ std::string_view FloodConfigSchema() {
 }
 
 Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
+  if (argv.size() >= 2 && argv[1] == "compare") {
+    // compare reads reports only: no Kafka flags, no config file (compare.cc).
+    Command c;
+    ASSIGN_OR_RETURN(c.compare, ParseCompareCommandLine(argv, &c.help));
+    c.kind = c.help.empty() ? Command::Kind::kCompare : Command::Kind::kHelp;
+    return c;
+  }
   Flags f;
   const std::string config_path = cli::ConfigPath(argv);
   Status st = LoadConfig(config_path, &f);
@@ -322,6 +329,7 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
       "--drain-timeout 10m\n"
       "  sluice-flood --config flood.yaml ramp --stages 100:30s,1000:1m,0:10s\n"
       "  sluice-flood plan --events 2000000 --concurrency 12 --call-latency 800ms\n"
+      "  sluice-flood compare run1.json run2.json -o compare.html   (runs side by side)\n"
       "Durations take their unit: 250ms, 30s, 5m, 1h30m. SLUICE_FLOOD_<KEY> variables override "
       "the config file; flags override both. Exit status: 0 ok, 1 an --assert failed, 2 a bad "
       "command line or config, 3 the run could not start or report. See docs/FLOOD.md.");

@@ -1,6 +1,8 @@
-// The self-contained HTML report: a static summary table, the report's JSON in a data element, and
-// a small script (written for sluice, no library, no network) that draws the charts as inline SVG.
-// Placeholders: @@TITLE@@ @@VERDICT@@ @@STARTED@@ @@ROWS@@ @@DATA@@ (replaced by report.cc).
+// The self-contained HTML report: a static summary table, static SVG charts drawn in C++
+// (svg_chart.cc; they need no JavaScript), the report's JSON in a data element, and a small script
+// (written for sluice, no library, no network) that redraws four of the charts and hides their
+// static twins. Placeholders: @@TITLE@@ @@VERDICT@@ @@STARTED@@ @@ROWS@@ @@SVG_*@@ @@DATA@@
+// (replaced by report_html.cc).
 #pragma once
 
 namespace sluice::flood {
@@ -24,6 +26,7 @@ svg.chart-svg { width: 100%; height: auto; background: #fafafa; border: 1px soli
 svg .axis { stroke: #999; } svg .grid { stroke: #e5e5e5; }
 svg text { font: 11px system-ui, sans-serif; fill: #555; }
 svg path.series { fill: none; stroke-width: 1.8; }
+.charts-note { color: #666; font-size: 12px; }
 .empty { color: #888; font-style: italic; }
 </style>
 </head>
@@ -32,10 +35,14 @@ svg path.series { fill: none; stroke-width: 1.8; }
 <div>started @@STARTED@@</div>
 <table class="summary">
 @@ROWS@@</table>
-<figure><figcaption>Produced vs delivered per second</figcaption><div id="chart-throughput" class="chart"></div></figure>
-<figure><figcaption>Backlog (consumer-group lag) over time</figcaption><div id="chart-backlog" class="chart"></div></figure>
-<figure><figcaption>End-to-end latency percentiles (intended send &rarr; ledger)</figcaption><div id="chart-latency" class="chart"></div></figure>
-<figure><figcaption>Errors</figcaption><div id="chart-errors" class="chart"></div></figure>
+<p class="charts-note">The charts below are static SVG and read without JavaScript; with JavaScript on, the four marked &#x2731; are redrawn by the page's script.</p>
+<figure><figcaption>Produced vs delivered per second &#x2731;</figcaption><div class="static" data-js="1" id="static-throughput">@@SVG_THROUGHPUT@@</div><div id="chart-throughput" class="chart"></div></figure>
+<figure><figcaption>Events so far (cumulative)</figcaption><div class="static" id="static-cumulative">@@SVG_CUMULATIVE@@</div></figure>
+<figure><figcaption>Backlog (consumer-group lag) over time &#x2731;</figcaption><div class="static" data-js="1" id="static-backlog">@@SVG_BACKLOG@@</div><div id="chart-backlog" class="chart"></div></figure>
+<figure><figcaption>End-to-end latency percentiles over time (intended send &rarr; ledger, by delivery time)</figcaption><div class="static" id="static-latency-time">@@SVG_LATENCY@@</div></figure>
+<figure><figcaption>End-to-end latency distribution</figcaption><div class="static" id="static-latency-distribution">@@SVG_DISTRIBUTION@@</div></figure>
+<figure><figcaption>End-to-end latency percentiles, whole run &#x2731;</figcaption><div class="static" data-js="1" id="static-latency">@@SVG_PERCENTILES@@</div><div id="chart-latency" class="chart"></div></figure>
+<figure><figcaption>Errors &#x2731;</figcaption><div class="static" data-js="1" id="static-errors">@@SVG_ERRORS@@</div><div id="chart-errors" class="chart"></div></figure>
 <script id="flood-data" type="application/json">@@DATA@@</script>
 <script>
 (function () {
@@ -121,7 +128,8 @@ svg path.series { fill: none; stroke-width: 1.8; }
       var d = s.points.map(function (p, j) {
         return (j ? 'L' : 'M') + f.x(p[0]).toFixed(1) + ' ' + f.y(p[1]).toFixed(1);
       }).join(' ');
-      el('path', {d: d, class: 'series', stroke: color, 'data-series': s.name}, f.svg);
+      el('path', {d: d, class: 'series', stroke: color, 'data-series': s.name,
+                  'data-x-end': s.points[s.points.length - 1][0]}, f.svg);
       el('rect', {x: W - R + 10, y: T + 16 * i, width: 10, height: 10, fill: color}, f.svg);
       label(f.svg, W - R + 24, T + 9 + 16 * i, s.name);
     });
@@ -146,14 +154,26 @@ svg path.series { fill: none; stroke-width: 1.8; }
   }
 
   var samples = data.series || [];
+  // Rates between samples as steps (each holds over its interval), from the run's start, where
+  // every cumulative figure is 0.
   function rate(field) {
     var out = [];
-    for (var i = 1; i < samples.length; i++) {
-      var a = samples[i - 1], b = samples[i], dt = b.t_s - a.t_s;
+    var from = samples.length && samples[0].t_s > 0 && samples[0][field] !== null ?
+        [{t_s: 0}].concat(samples) : samples;
+    if (from !== samples) from[0][field] = 0;
+    for (var i = 1; i < from.length; i++) {
+      var a = from[i - 1], b = from[i], dt = b.t_s - a.t_s;
       if (dt > 0 && a[field] !== null && b[field] !== null) {
-        out.push([b.t_s, Math.max(0, (b[field] - a[field]) / dt)]);
+        var r = Math.max(0, (b[field] - a[field]) / dt);
+        out.push([a.t_s, r], [b.t_s, r]);
       }
     }
+    return out;
+  }
+  // Counts per bin of bin_s seconds as rate steps over each whole bin.
+  function binSteps(counts, bin) {
+    var out = [];
+    counts.forEach(function (v, i) { out.push([i * bin, v / bin], [(i + 1) * bin, v / bin]); });
     return out;
   }
   function level(field) {
@@ -164,7 +184,9 @@ svg path.series { fill: none; stroke-width: 1.8; }
   var drawn = 0, charts = 0;
   function count(n) { if (n > 0) charts++; drawn += n; }
 
-  var delivered = (data.delivered_per_s || []).map(function (v, i) { return [i + 0.5, v]; });
+  var ds = data.delivered_series;
+  var delivered = ds && ds.bin_s > 0 && ds.counts && ds.counts.length ?
+      binSteps(ds.counts, ds.bin_s) : binSteps(data.delivered_per_s || [], 1);
   if (delivered.length === 0) delivered = rate('delivered');
   count(lineChart('chart-throughput', 'seconds since start', 'events / s', [
     {name: 'produced', points: rate('produced')},
@@ -199,11 +221,16 @@ svg path.series { fill: none; stroke-width: 1.8; }
   var v = data.verification;
   if (v) {
     errors.push({name: 'missing', value: v.missing});
+    errors.push({name: 'dead-lettered', value: v.valid_in_dlq});
     errors.push({name: 'duplicates', value: v.duplicates});
     errors.push({name: 'out of order', value: v.out_of_order});
   }
   count(barChart('chart-errors', 'count', errors));
 
+  // The script's charts replace their static twins.
+  Array.prototype.forEach.call(document.querySelectorAll('.static[data-js]'), function (d) {
+    d.style.display = 'none';
+  });
   document.body.setAttribute('data-charts-rendered', String(charts));
   document.body.setAttribute('data-series-drawn', String(drawn));
 })();

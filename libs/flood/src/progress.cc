@@ -25,7 +25,13 @@ class ConsoleProgress final : public ProgressSink {
       last_width_ = line.size();
       drawn_ = true;
     } else {
+      // Samples come every 250 ms by default; a log gets at most one line a second, and one at
+      // every phase change.
+      if (printed_ && p.phase == last_phase_ && p.elapsed_s < last_line_s_ + kLinePeriodS) return;
       std::fprintf(out_, "%s\n", FormatProgressLine(p, s).c_str());
+      printed_ = true;
+      last_line_s_ = p.elapsed_s;
+      last_phase_ = p.phase;
     }
     std::fflush(out_);
   }
@@ -39,10 +45,14 @@ class ConsoleProgress final : public ProgressSink {
   }
 
  private:
+  static constexpr double kLinePeriodS = 1.0;
   std::FILE* out_;
   bool bar_;
   bool drawn_ = false;
   size_t last_width_ = 0;
+  bool printed_ = false;
+  double last_line_s_ = 0;
+  std::string last_phase_;
 };
 
 class SilentProgress final : public ProgressSink {

@@ -9,9 +9,11 @@
 #include <cstdio>
 #include <fstream>
 
-#include "html_template.h"
+#include "report_text.h"
 
 namespace sluice::flood {
+using internal::AllPassed;
+using internal::OptText;
 namespace {
 
 using JsonWriter = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
@@ -47,41 +49,6 @@ void StrList(JsonWriter& w, const std::vector<std::string>& v) {
 }
 
 double Ms(uint64_t us) { return static_cast<double>(us) / 1000.0; }
-
-std::string HtmlEscape(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string OptText(const std::optional<double>& v, const char* unit, int digits = 2) {
-  if (!v) return "not measured";
-  return fmt::format("{:.{}f}{}", *v, digits, unit);
-}
-std::string OptText(const std::optional<int64_t>& v) {
-  return v ? std::to_string(*v) : std::string("not measured");
-}
 
 void WriteVerification(JsonWriter& w, const Verification& v) {
   w.StartObject();
@@ -134,53 +101,6 @@ void WriteVerification(JsonWriter& w, const Verification& v) {
   w.EndObject();
 }
 
-// JSON text safe to embed in an HTML <script> element: '<' only occurs inside JSON strings, where
-// \u003c means the same, so no "</script>" or "<!--" can end or confuse the element.
-std::string ForScript(const std::string& json) {
-  std::string out;
-  out.reserve(json.size());
-  for (char c : json) {
-    if (c == '<') {
-      out += "\\u003c";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// Replaces each @@NAME@@ in `tmpl` with values[NAME] in one pass: inserted text is never scanned
-// again, so a report value that happens to contain "@@DATA@@" stays as it is.
-std::string FillTemplate(std::string_view tmpl,
-                         const std::map<std::string_view, std::string>& values) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < tmpl.size()) {
-    const size_t open = tmpl.find("@@", pos);
-    if (open == std::string_view::npos) break;
-    const size_t close = tmpl.find("@@", open + 2);
-    if (close == std::string_view::npos) break;
-    auto it = values.find(tmpl.substr(open + 2, close - open - 2));
-    if (it == values.end()) {
-      out.append(tmpl.substr(pos, close - pos));
-      pos = close;
-      continue;
-    }
-    out.append(tmpl.substr(pos, open - pos));
-    out.append(it->second);
-    pos = close + 2;
-  }
-  out.append(tmpl.substr(pos));
-  return out;
-}
-
-bool AllPassed(const Report& r) {
-  for (const auto& t : r.thresholds) {
-    if (!t.passed) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 LatencyFigures LatencyFromHistogram(const metrics::LogLinearHistogram& us) {
@@ -197,6 +117,25 @@ LatencyFigures LatencyFromHistogram(const metrics::LogLinearHistogram& us) {
     f.buckets.emplace_back(Ms(b.highest), static_cast<int64_t>(b.count));
   });
   return f;
+}
+
+LatencySeries LatencySeriesFromBins(
+    const std::vector<std::shared_ptr<metrics::LogLinearHistogram>>& bins, double bin_s) {
+  LatencySeries out;
+  out.bin_s = bin_s;
+  for (size_t i = 0; i < bins.size(); ++i) {
+    const auto& h = bins[i];
+    if (!h || h->Count() == 0) continue;
+    LatencyPoint p;
+    p.t_s = bin_s * static_cast<double>(i + 1);
+    p.count = static_cast<int64_t>(h->Count());
+    p.p50_ms = Ms(h->Quantile(0.5));
+    p.p90_ms = Ms(h->Quantile(0.9));
+    p.p99_ms = Ms(h->Quantile(0.99));
+    p.max_ms = Ms(h->Max());
+    out.points.push_back(p);
+  }
+  return out;
 }
 
 const std::vector<std::string>& FigureNames() {
@@ -523,6 +462,85 @@ std::string ReportToJson(const Report& r) {
   w.StartArray();
   for (int64_t v : r.delivered_per_s) w.Int64(v);
   w.EndArray();
+  w.Key("delivered_series");
+  w.StartObject();
+  w.Key("bin_s");
+  Num(w, r.delivered_bin_s);
+  w.Key("counts");
+  w.StartArray();
+  for (int64_t v : r.delivered_per_bin) w.Int64(v);
+  w.EndArray();
+  w.EndObject();
+  w.Key("latency_series");
+  w.StartObject();
+  w.Key("bin_s");
+  Num(w, r.latency_series.bin_s);
+  w.Key("points");
+  w.StartArray();
+  for (const LatencyPoint& p : r.latency_series.points) {
+    w.StartObject();
+    w.Key("t_s");
+    Num(w, p.t_s);
+    w.Key("count");
+    w.Int64(p.count);
+    w.Key("p50_ms");
+    Num(w, p.p50_ms);
+    w.Key("p90_ms");
+    Num(w, p.p90_ms);
+    w.Key("p99_ms");
+    Num(w, p.p99_ms);
+    w.Key("max_ms");
+    Num(w, p.max_ms);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  w.Key("relay_settings");
+  if (r.relay_settings) {
+    const RelaySettings& rs = *r.relay_settings;
+    w.StartObject();
+    w.Key("mode");
+    if (rs.mode) {
+      Str(w, *rs.mode);
+    } else {
+      w.Null();
+    }
+    w.Key("max_records");
+    OptInt(w, rs.max_records);
+    w.Key("linger_ms");
+    OptNum(w, rs.linger_ms);
+    w.Key("max_in_flight");
+    OptInt(w, rs.max_in_flight);
+    w.Key("requests_per_second");
+    OptNum(w, rs.requests_per_second);
+    w.Key("records_per_second");
+    OptNum(w, rs.records_per_second);
+    w.Key("in_flight_limit");
+    OptNum(w, rs.in_flight_limit);
+    w.Key("request_rate_limit");
+    OptNum(w, rs.request_rate_limit);
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.Key("sfsim_latency");
+  if (r.sfsim_latency) {
+    const SfsimLatencyModel& m = *r.sfsim_latency;
+    w.StartObject();
+    w.Key("base_ms");
+    Num(w, m.base_ms);
+    w.Key("per_record_ms");
+    Num(w, m.per_record_ms);
+    w.Key("tail_median_ms");
+    Num(w, m.tail_median_ms);
+    w.Key("tail_sigma");
+    Num(w, m.tail_sigma);
+    w.Key("max_ms");
+    Num(w, m.max_ms);
+    w.EndObject();
+  } else {
+    w.Null();
+  }
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize()) + "\n";
 }
@@ -585,10 +603,10 @@ std::string ReportSummary(const Report& r) {
   if (r.verification) {
     const Verification& v = *r.verification;
     out += fmt::format(
-        "verified      delivered {}/{}, missing {}, duplicates {}, out of order {}, invalid in DLQ "
-        "{}/{}\n",
-        v.delivered, v.expected, v.missing, v.duplicates, v.out_of_order, v.invalid_in_dlq,
-        v.invalid_produced);
+        "verified      delivered {}/{}, dead-lettered {}, missing {}, duplicates {}, out of order "
+        "{}, invalid in DLQ {}/{}\n",
+        v.delivered, v.expected, v.valid_in_dlq, v.missing, v.duplicates, v.out_of_order,
+        v.invalid_in_dlq, v.invalid_produced);
   } else {
     out += "verified      not verified (no ledger)\n";
   }
@@ -599,55 +617,30 @@ std::string ReportSummary(const Report& r) {
   return out;
 }
 
-std::string ReportToHtml(const Report& r) {
-  std::string rows;
-  const auto row = [&](std::string_view name, const std::string& value) {
-    rows += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", HtmlEscape(name), HtmlEscape(value));
-  };
-  const GeneratorFigures& g = r.generator;
-  row("mode", r.inputs.mode + " — " + r.inputs.schedule);
-  row("topic", r.inputs.topic);
-  row("produced",
-      fmt::format("{} events, {} acked, {} failed; {:.0f} events/s, {:.1f} MB/s", g.produced,
-                  g.acked, g.failed + g.uncertain, g.events_per_s, g.mb_per_s));
-  row("generator behind schedule",
-      fmt::format("max {:.3f} s{}", g.max_behind_s,
-                  g.bottleneck ? " — the generator was the bottleneck" : ""));
-  row("drain time", OptText(r.drain.drain_time_s, " s"));
-  row("time to first delivery", OptText(r.drain.time_to_first_delivery_s, " s"));
-  row("delivered per second", OptText(r.drain.delivered_per_s, "", 0));
-  row("peak backlog", OptText(r.drain.peak_backlog));
-  if (r.latency.count > 0) {
-    row("latency (intended send → ledger)",
-        fmt::format(
-            "p50 {:.1f} ms · p90 {:.1f} ms · p99 {:.1f} ms · p99.9 {:.1f} ms · max {:.1f} ms",
-            r.latency.p50_ms, r.latency.p90_ms, r.latency.p99_ms, r.latency.p999_ms,
-            r.latency.max_ms));
+std::string RedactUrlCredentials(std::string_view text) {
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    const size_t scheme = text.find("://", pos);
+    if (scheme == std::string_view::npos) break;
+    const size_t start = scheme + 3;
+    size_t end = start;
+    while (end < text.size() && text[end] != '/' && text[end] != '?' && text[end] != '#' &&
+           text[end] != ' ' && text[end] != '\t' && text[end] != '\n' && text[end] != '"') {
+      ++end;
+    }
+    const size_t at = text.substr(start, end - start).rfind('@');
+    out.append(text.substr(pos, start - pos));
+    if (at != std::string_view::npos) {
+      out += "<redacted>";
+      out.append(text.substr(start + at, end - start - at));
+    } else {
+      out.append(text.substr(start, end - start));
+    }
+    pos = end;
   }
-  if (r.verification) {
-    const Verification& v = *r.verification;
-    row("verification",
-        fmt::format("delivered {}/{} · missing {} · duplicates {} · out of order {}", v.delivered,
-                    v.expected, v.missing, v.duplicates, v.out_of_order));
-    row("invalid events", fmt::format("{} produced · {} in DLQ · {} delivered", v.invalid_produced,
-                                      v.invalid_in_dlq, v.invalid_delivered));
-  } else {
-    row("verification", "not verified (no ledger)");
-  }
-  row("API calls", OptText(r.api.api_calls));
-  row("records per call", OptText(r.api.records_per_call, "", 1));
-  row("DLQ records", OptText(r.dlq_records));
-  for (const ThresholdOutcome& t : r.thresholds) row("assert", t.message);
-  for (const std::string& n : r.notes) row("note", n);
-
-  const std::map<std::string_view, std::string> values = {
-      {"TITLE", HtmlEscape(fmt::format("sluice-flood {} on {}", r.inputs.mode, r.inputs.topic))},
-      {"VERDICT", AllPassed(r) ? "pass" : "fail"},
-      {"STARTED", HtmlEscape(r.environment.started_at)},
-      {"ROWS", rows},
-      {"DATA", ForScript(ReportToJson(r))},
-  };
-  return FillTemplate(kHtmlTemplate, values);
+  out.append(text.substr(pos));
+  return out;
 }
 
 Status WriteFile(const std::string& path, const std::string& content) {

@@ -12,6 +12,9 @@
 #include <random>
 #include <thread>
 
+#include "sluice/build_info/build_info.h"
+#include "sluice/flood/monitor.h"
+#include "sluice/flood/settings.h"
 #include "sluice/flood/sources.h"
 #include "sluice/http/client.h"
 #include "sluice/kafka/admin.h"
@@ -135,6 +138,14 @@ class Sources {
     return *s;
   }
 
+  // The body of GET `url`, or nullopt.
+  std::optional<std::string> Text(const std::string& url) {
+    if (url.empty() || !http_) return std::nullopt;
+    auto r = Get(url);
+    if (!r.ok()) return std::nullopt;
+    return std::move(*r);
+  }
+
   std::optional<RelayFigures> Relay() {
     if (o_.relay_metrics_url.empty() || !http_) return std::nullopt;
     auto r = Get(o_.relay_metrics_url);
@@ -206,6 +217,8 @@ class FloodRun {
   void OnDelivery(const kafka::TaggedReport& r);
   void MonitorLoop();
   Sample TakeSample();
+  // sfsim, the relay, the DLQ and the group's lag, into `s` (see ReadSample).
+  void ReadRemote(Sample& s);
   void WaitForDrain();
   void Verify(Report* report);
   void ReadDlq(Verifier* verifier, Report* report);
@@ -235,6 +248,8 @@ class FloodRun {
   std::optional<RelayFigures> relay_start_;
   std::optional<int64_t> dlq_high_start_;
   std::vector<kafka::PartitionWatermarks> dlq_start_marks_;
+  std::optional<RelaySettings> relay_settings_;
+  std::optional<SfsimLatencyModel> sfsim_latency_;
 
   std::mutex mu_;  // guards the fields below
   std::condition_variable cv_;
@@ -315,6 +330,14 @@ Status FloodRun::Setup(bool unpaced) {
                             " did not answer /sim/stats: " + error);
   }
   relay_start_ = sources_->Relay();
+  if (!o_.sfsim_url.empty()) {
+    if (auto text = sources_->Text(o_.sfsim_url + "/sim/stats")) {
+      sfsim_latency_ = SfsimLatencyFromStats(*text);
+    }
+  }
+  if (auto text = sources_->Text(o_.relay_metrics_url)) {
+    relay_settings_ = RelaySettingsFrom(ParsePrometheusText(*text));
+  }
   if (!o_.relay_metrics_url.empty() && !relay_start_) {
     notes_.push_back("the relay's /metrics at " + o_.relay_metrics_url +
                      " did not answer at the start");
@@ -397,35 +420,15 @@ void FloodRun::Produce(const Schedule& schedule) {
 }
 
 Sample FloodRun::TakeSample() {
-  Sample s;
-  s.t_s = Elapsed();
-  s.produced = counters_.produced.load(std::memory_order_relaxed);
-  s.acked = counters_.acked.load(std::memory_order_relaxed);
-  s.generator_behind_s = static_cast<double>(counters_.behind_ns.load()) / 1e9;
-  if (auto lag = admin_->Lag(o_.group, o_.topic, kAdminTimeout); lag.ok()) {
-    int64_t total = 0;
-    for (const auto& p : *lag) {
-      if (static_cast<size_t>(p.partition) >= s.lag.size()) {
-        s.lag.resize(static_cast<size_t>(p.partition) + 1, 0);
-      }
-      s.lag[static_cast<size_t>(p.partition)] = p.lag;
-      total += p.lag;
-    }
-    s.backlog = total;
-  } else {
-    std::lock_guard lock(mu_);
-    if (!lag_error_noted_) {
-      notes_.push_back("consumer-group lag unavailable: " + lag.status().ToString());
-      lag_error_noted_ = true;
-    }
-  }
-  if (dlq_high_start_) {
-    if (auto marks = admin_->Watermarks(dlq_topic_, kAdminTimeout); marks.ok()) {
-      s.dlq_records = SumHigh(*marks) - *dlq_high_start_;
-    } else if (marks.status().code() == StatusCode::kNotFound) {
-      s.dlq_records = 0;
-    }
-  }
+  return ReadSample([this] { return Elapsed(); }, [this](Sample& s) { ReadRemote(s); },
+                    [this](Sample& s) {
+                      s.generator_behind_s = static_cast<double>(counters_.behind_ns.load()) / 1e9;
+                      s.acked = counters_.acked.load(std::memory_order_relaxed);
+                      s.produced = counters_.produced.load(std::memory_order_relaxed);
+                    });
+}
+
+void FloodRun::ReadRemote(Sample& s) {
   std::string error;
   if (auto stats = sources_->Stats(&error)) {
     s.delivered = stats->records_written - sim_start_->records_written;
@@ -448,12 +451,40 @@ Sample FloodRun::TakeSample() {
     std::lock_guard lock(mu_);
     relay_last_ = relay;
   }
-  return s;
+  if (dlq_high_start_) {
+    if (auto marks = admin_->Watermarks(dlq_topic_, kAdminTimeout); marks.ok()) {
+      s.dlq_records = SumHigh(*marks) - *dlq_high_start_;
+    } else if (marks.status().code() == StatusCode::kNotFound) {
+      s.dlq_records = 0;
+    }
+  }
+  if (auto lag = admin_->Lag(o_.group, o_.topic, kAdminTimeout); lag.ok()) {
+    int64_t total = 0;
+    for (const auto& p : *lag) {
+      if (static_cast<size_t>(p.partition) >= s.lag.size()) {
+        s.lag.resize(static_cast<size_t>(p.partition) + 1, 0);
+      }
+      s.lag[static_cast<size_t>(p.partition)] = p.lag;
+      total += p.lag;
+    }
+    s.backlog = total;
+  } else {
+    std::lock_guard lock(mu_);
+    if (!lag_error_noted_) {
+      notes_.push_back("consumer-group lag unavailable: " + lag.status().ToString());
+      lag_error_noted_ = true;
+    }
+  }
 }
 
 void FloodRun::MonitorLoop() {
   std::unique_lock lock(mu_);
+  auto next = std::chrono::steady_clock::now();
   for (;;) {
+    // Only a sample begun after the last acknowledgement can show the drain's end: one begun
+    // while producing may read a lag of zero (the relay had caught up with what was acked so far)
+    // and used to end the drain early, while the relay still had thousands of events to deliver.
+    const bool after_burst = produce_done_;
     lock.unlock();
     Sample s = TakeSample();
     lock.lock();
@@ -461,10 +492,10 @@ void FloodRun::MonitorLoop() {
     if (s.backlog) {
       peak_backlog_ = std::max(peak_backlog_, *s.backlog);
       // The consumer has started once the backlog falls below its peak.
-      if (!consumer_start_s_ && produce_done_ && *s.backlog < peak_backlog_) {
+      if (!consumer_start_s_ && after_burst && *s.backlog < peak_backlog_) {
         consumer_start_s_ = s.t_s;
       }
-      if (burst_end_s_ && !drain_end_s_ && *s.backlog == 0 && s.acked > 0) {
+      if (burst_end_s_ && !drain_end_s_ && ShowsDrainEnd(s, after_burst)) {
         drain_end_s_ = s.t_s;
         cv_.notify_all();
       }
@@ -473,7 +504,11 @@ void FloodRun::MonitorLoop() {
     lock.unlock();
     progress_.OnSample(p, s);
     lock.lock();
-    if (cv_.wait_for(lock, o_.sample_interval, [&] { return monitor_stop_; })) return;
+    // A steady cadence: the next sample is due one interval after this one began, or at once when
+    // reading took longer than that.
+    next = std::max(next + o_.sample_interval,
+                    std::chrono::steady_clock::now() - std::chrono::milliseconds(1));
+    if (cv_.wait_until(lock, next, [&] { return monitor_stop_; })) return;
   }
 }
 
@@ -562,6 +597,10 @@ void FloodRun::Verify(Report* report) {
   VerifierOptions vo;
   vo.run_start_unix_ns = wall_start_ns_;
   vo.max_listed = o_.max_listed;
+  vo.bin_ns = std::max<int64_t>(o_.sample_interval.count(), 1'000'000);
+  // Latency over time in at most ~400 bins: the sample interval, or a multiple of it for long runs.
+  const int64_t elapsed_ns = (RealClock().Now() - start_).count();
+  vo.latency_bin_ns = vo.bin_ns * std::max<int64_t>(1, elapsed_ns / (400 * vo.bin_ns) + 1);
   Verifier verifier(*log_, vo);
   bool ledger_ok = false;
   if (sim_start_) {
@@ -591,7 +630,11 @@ void FloodRun::Verify(Report* report) {
   ReadDlq(&verifier, report);
   Verification v = verifier.Finish();
   report->latency = LatencyFromHistogram(v.latency_us);
-  report->delivered_per_s = v.delivered_per_bin;
+  report->delivered_per_s = v.delivered_per_second;
+  report->delivered_bin_s = static_cast<double>(vo.bin_ns) / 1e9;
+  report->delivered_per_bin = v.delivered_per_bin;
+  report->latency_series =
+      LatencySeriesFromBins(v.latency_us_per_bin, static_cast<double>(vo.latency_bin_ns) / 1e9);
   if (v.first_delivery_ns) {
     report->drain.time_to_first_delivery_s = static_cast<double>(*v.first_delivery_ns) / 1e9;
   }
@@ -621,14 +664,18 @@ void FloodRun::Finish(const Schedule& schedule, Report* r) {
   r->inputs.bootstrap = o_.bootstrap;
   r->inputs.group = o_.group;
   r->inputs.dlq_topic = dlq_topic_;
-  r->inputs.sfsim_url = o_.sfsim_url;
-  r->inputs.relay_metrics_url = o_.relay_metrics_url;
+  r->inputs.sfsim_url = RedactUrlCredentials(o_.sfsim_url);
+  r->inputs.relay_metrics_url = RedactUrlCredentials(o_.relay_metrics_url);
   r->inputs.assertions = o_.threshold_texts;
 
   r->environment.tool_version = o_.tool_version;
+  r->environment.librdkafka_version = build_info::GetRuntimeVersions().librdkafka;
+  r->relay_settings = relay_settings_;
+  r->sfsim_latency = sfsim_latency_;
   r->environment.hostname = Hostname();
   r->environment.cpus = static_cast<int>(std::thread::hardware_concurrency());
-  r->environment.command_line = o_.command_line;
+  // -X secrets are redacted by the caller (cli::RedactedCommandLine); URL passwords here.
+  r->environment.command_line = RedactUrlCredentials(o_.command_line);
 
   GeneratorFigures& g = r->generator;
   g.produced = counters_.produced.load();
@@ -650,7 +697,7 @@ void FloodRun::Finish(const Schedule& schedule, Report* r) {
 
   std::lock_guard lock(mu_);
   r->samples = samples_;
-  r->notes.insert(r->notes.end(), notes_.begin(), notes_.end());
+  for (const std::string& n : notes_) r->notes.push_back(RedactUrlCredentials(n));
   DrainFigures& d = r->drain;
   d.burst_end_s = burst_end_s_;
   d.drain_end_s = drain_end_s_;

@@ -91,6 +91,8 @@ Verifier::Verifier(const ProducedLog& log, VerifierOptions options)
   result_.latency_us = metrics::LogLinearHistogram(options_.latency_histogram);
   if (options_.bin_ns <= 0) options_.bin_ns = 1'000'000'000;
   if (options_.max_bins <= 0) options_.max_bins = 1;
+  if (options_.latency_bin_ns <= 0) options_.latency_bin_ns = 1'000'000'000;
+  if (options_.max_latency_bins <= 0) options_.max_latency_bins = 1;
   if (options_.max_listed < 0) options_.max_listed = 0;
 }
 
@@ -146,13 +148,27 @@ void Verifier::AddLedgerEntry(const LedgerEntry& entry) {
     result_.delivered_per_bin.resize(static_cast<size_t>(bin) + 1, 0);
   }
   ++result_.delivered_per_bin[static_cast<size_t>(bin)];
+  const int64_t second =
+      std::min<int64_t>(at_ns < 0 ? 0 : at_ns / 1'000'000'000, options_.max_bins - 1);
+  if (static_cast<int64_t>(result_.delivered_per_second.size()) <= second) {
+    result_.delivered_per_second.resize(static_cast<size_t>(second) + 1, 0);
+  }
+  ++result_.delivered_per_second[static_cast<size_t>(second)];
 
   int64_t latency_ns = SaturatingSub(at_ns, e.intended_ns);
   if (latency_ns < 0) {
     ++result_.negative_latencies;
     latency_ns = 0;
   }
-  result_.latency_us.Record(static_cast<uint64_t>(latency_ns / 1000));
+  const auto latency_us = static_cast<uint64_t>(latency_ns / 1000);
+  result_.latency_us.Record(latency_us);
+  const int64_t lbin = std::min<int64_t>(at_ns < 0 ? 0 : at_ns / options_.latency_bin_ns,
+                                         options_.max_latency_bins - 1);
+  auto& bins = result_.latency_us_per_bin;
+  if (static_cast<int64_t>(bins.size()) <= lbin) bins.resize(static_cast<size_t>(lbin) + 1);
+  auto& h = bins[static_cast<size_t>(lbin)];
+  if (!h) h = std::make_shared<metrics::LogLinearHistogram>(kLatencyBinHistogram);
+  h->Record(latency_us);
 }
 
 void Verifier::AddDlqEventId(std::string_view event_id) {
@@ -204,7 +220,7 @@ Verification Verifier::Finish() {
     if (written || e.state == ProducedEvent::kUncertain) ++r.expected;
     // Only an acknowledged event is certainly in Kafka: an uncertain one that never arrives is
     // not counted missing (the report shows produce_uncertain next to it).
-    if (written && !seen) {
+    if (written && !seen && !in_dlq_[static_cast<size_t>(i)]) {
       ++r.missing;
       if (static_cast<int64_t>(r.missing_ids.size()) < options_.max_listed) {
         r.missing_ids.push_back(log_.codec().Encode(i));

@@ -1,5 +1,7 @@
 #include "sluice/relay/real_parts.h"
 
+#include <fmt/format.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <latch>
@@ -169,6 +171,21 @@ Result<RelayParts> MakeRealParts(const RelayOptions& options, Clock& clock) {
        {"libcurl", versions.libcurl},
        {"openssl", versions.openssl},
        {"sqlite", versions.sqlite}}));
+  // The delivery settings, so a load test (sluice-flood) can record what it measured against.
+  const auto number = [](double v) { return fmt::format("{}", v); };
+  RETURN_IF_ERROR(metrics::AddInfoMetric(
+      *parts.registry, "sluice_relay_settings_info",
+      "Always 1: the relay's delivery settings (mode, batch size, linger, in-flight and rate "
+      "ceilings summed over all instances).",
+      {{"mode",
+        std::string("idempotency store ") + (options.idempotency_enabled ? "on" : "off") +
+            (options.event_id_field.empty() ? ", no event id field"
+                                            : ", event id field " + options.event_id_field)},
+       {"max_records", std::to_string(options.max_records)},
+       {"linger_ms", std::to_string(options.linger.count())},
+       {"max_in_flight", std::to_string(options.max_in_flight)},
+       {"requests_per_second", number(options.requests_per_second)},
+       {"records_per_second", number(options.records_per_second)}}));
   ASSIGN_OR_RETURN(parts.salesforce, MakeSalesforce(options, clock, *parts.registry));
 
   parts.make_consumer = [options](kafka::RebalanceListener* listener) {

@@ -285,6 +285,19 @@ std::string Simulator::Impl::StatsJsonLocked() {
   w.EndObject();
   u64("tokens_issued", tokens_.issued());
   u64("ledger_entries", ledger_->total());
+  // The latency model in force (sluice-flood records it in its report).
+  w.Key("latency_model");
+  w.StartObject();
+  const LatencyOptions& lo = options_.latency;
+  for (const auto& [name, value] : {std::pair<const char*, double>{"base_ms", lo.base_ms},
+                                    {"per_record_ms", lo.per_record_ms},
+                                    {"tail_median_ms", lo.tail_median_ms},
+                                    {"tail_sigma", lo.tail_sigma},
+                                    {"max_ms", lo.max_ms}}) {
+    w.Key(name);
+    w.Double(value);
+  }
+  w.EndObject();
   w.Key("api_usage");
   w.StartObject();
   u64("used", static_cast<uint64_t>(usage_.Used(now)));

@@ -298,6 +298,8 @@ TEST(RelayTest, TokenExpiryMidRunCausesOneRefresh) {
   EXPECT_NE(text->find("# TYPE sluice_relay_token_requests_total counter"), std::string::npos);
   EXPECT_NE(text->find("sluice_build_info{"), std::string::npos) << *text;
   EXPECT_NE(text->find(R"(program="sluice-relay")"), std::string::npos);
+  EXPECT_NE(text->find("sluice_relay_settings_info{"), std::string::npos) << *text;
+  EXPECT_NE(text->find(R"(max_records=")"), std::string::npos);
   ASSERT_TRUE(h->sfsim().ScheduleFault(R"({"kind":"expire_tokens"})").ok());
   auto second = ContactEvents(2'000, 400);
   ASSERT_TRUE(h->Produce(second).ok());

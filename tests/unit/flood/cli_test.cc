@@ -186,7 +186,7 @@ TEST(CliTest, ConfigFileSetsDefaultsAndFlagsWin) {
       "keys: 99\n"
       "key_distribution: zipf:0.9\n"
       "assert: [\"missing==0\"]\n"
-      "sample_interval: 250ms\n"
+      "sample_interval: 300ms\n"
       "plan:\n  concurrency: 40\n");
   auto c = Parse({"--config", f.path(), "burst", "--events", "10", "--keys", "5"});
   ASSERT_TRUE(c.ok()) << c.status();
@@ -196,7 +196,7 @@ TEST(CliTest, ConfigFileSetsDefaultsAndFlagsWin) {
   EXPECT_EQ(c->run.generator.keys.keys, 5);  // the flag wins
   EXPECT_EQ(c->run.generator.keys.shape, KeySpace::Shape::kZipf);
   EXPECT_EQ(c->run.thresholds.size(), 1u);
-  EXPECT_EQ(c->run.sample_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(c->run.sample_interval, std::chrono::milliseconds(300));
   auto plan = Parse({"--config", f.path(), "plan", "--events", "10"});
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->plan.concurrency, 40);

@@ -57,5 +57,31 @@ TEST(ProgressTest, ConsoleSinkWritesLinesOrABar) {
   EXPECT_NE(out.find("\nhello\n"), std::string::npos) << out;
 }
 
+TEST(ProgressTest, LinesComeAtMostOnceASecondAndAtPhaseChanges) {
+  char* buf = nullptr;
+  size_t len = 0;
+  FILE* f = open_memstream(&buf, &len);
+  {
+    auto sink = MakeConsoleProgress(f, /*bar=*/false);
+    Sample s;
+    for (double t : {0.0, 0.25, 0.5, 0.75, 1.0, 1.25}) sink->OnSample({"producing", 10, t}, s);
+    sink->OnSample({"draining", 10, 1.5}, s);
+    sink->OnSample({"draining", 10, 1.75}, s);
+    sink->OnSample({"draining", 10, 2.5}, s);
+  }
+  std::fclose(f);
+  const std::string out(buf, len);
+  free(buf);
+  EXPECT_EQ(out,
+            "t=0.0s phase=producing produced=0/10 acked=0 backlog=- delivered=- api_calls=- dlq=- "
+            "behind_s=0.000\n"
+            "t=1.0s phase=producing produced=0/10 acked=0 backlog=- delivered=- api_calls=- dlq=- "
+            "behind_s=0.000\n"
+            "t=1.5s phase=draining produced=0/10 acked=0 backlog=- delivered=- api_calls=- dlq=- "
+            "behind_s=0.000\n"
+            "t=2.5s phase=draining produced=0/10 acked=0 backlog=- delivered=- api_calls=- dlq=- "
+            "behind_s=0.000\n");
+}
+
 }  // namespace
 }  // namespace sluice::flood

@@ -92,6 +92,20 @@ Report SyntheticReport() {
     s.dlq_records = t > 1 ? 3 : 0;
     r.samples.push_back(s);
   }
+  r.delivered_bin_s = 0.25;
+  r.delivered_per_bin = {10, 20, 16};
+  r.latency_series = LatencySeriesFromBins(r.verification->latency_us_per_bin, 1.0);
+  RelaySettings settings;
+  settings.mode = "idempotency store on, event id field Sluice_Event_Id__c";
+  settings.max_records = 200;
+  settings.max_in_flight = 20;
+  settings.requests_per_second = 100;
+  settings.in_flight_limit = 10;
+  r.relay_settings = settings;
+  r.sfsim_latency = SfsimLatencyModel{
+      .base_ms = 40, .per_record_ms = 0.5, .tail_median_ms = 0, .tail_sigma = 1, .max_ms = 600000};
+  r.environment.librdkafka_version = "2.0.2";
+  r.environment.command_line = "sluice-flood -X sasl.password=<redacted> burst --events 50";
   r.thresholds = EvaluateThresholds({*ParseThreshold("missing==0", FigureNames())}, Figures(r));
   r.notes = {"synthetic"};
   return r;
@@ -214,10 +228,139 @@ TEST(ReportTest, HtmlIsSelfContainedAndEscapesHostileText) {
   EXPECT_STREQ(doc["inputs"]["topic"].GetString(), r.inputs.topic.c_str());
 }
 
+TEST(ReportTest, JsonCarriesSettingsAndSeries) {
+  rapidjson::Document doc;
+  doc.Parse(ReportToJson(SyntheticReport()).c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  EXPECT_EQ(doc["delivered_series"]["bin_s"].GetDouble(), 0.25);
+  EXPECT_EQ(doc["delivered_series"]["counts"].Size(), 3u);
+  EXPECT_EQ(doc["relay_settings"]["max_records"].GetInt(), 200);
+  EXPECT_TRUE(doc["relay_settings"]["linger_ms"].IsNull());
+  EXPECT_STREQ(doc["relay_settings"]["mode"].GetString(),
+               "idempotency store on, event id field Sluice_Event_Id__c");
+  EXPECT_EQ(doc["sfsim_latency"]["base_ms"].GetDouble(), 40);
+  EXPECT_STREQ(doc["environment"]["librdkafka_version"].GetString(), "2.0.2");
+  // The synthetic deliveries span ~1 s: the latency series has a point per 1 s bin.
+  const auto& points = doc["latency_series"]["points"];
+  ASSERT_GE(points.Size(), 1u);
+  int64_t counted = 0;
+  for (const auto& p : points.GetArray()) {
+    counted += p["count"].GetInt64();
+    EXPECT_LE(p["p50_ms"].GetDouble(), p["p99_ms"].GetDouble());
+    EXPECT_LE(p["p99_ms"].GetDouble(), p["max_ms"].GetDouble());
+  }
+  EXPECT_EQ(counted, doc["latency"]["count"].GetInt64());
+  // Absent when not read.
+  Report bare;
+  doc.Parse(ReportToJson(bare).c_str());
+  EXPECT_TRUE(doc["relay_settings"].IsNull());
+  EXPECT_TRUE(doc["sfsim_latency"].IsNull());
+}
+
+TEST(ReportTest, HtmlHasStaticChartsThatNeedNoScript) {
+  const std::string html = ReportToHtml(SyntheticReport());
+  for (const char* id :
+       {"static-throughput", "static-cumulative", "static-backlog", "static-latency-time",
+        "static-latency-distribution", "static-latency", "static-errors"}) {
+    const size_t at = html.find(std::string("id=\"") + id + "\">");
+    ASSERT_NE(at, std::string::npos) << id;
+    EXPECT_EQ(html.compare(at + std::string(id).size() + 6, 4, "<svg"), 0) << id;
+  }
+  for (const char* series : {"produced", "acked", "delivered", "backlog", "p50", "p99", "max"}) {
+    EXPECT_NE(html.find(std::string("class=\"static-series\" fill=\"none\"")), std::string::npos);
+    EXPECT_NE(html.find(std::string("data-series=\"") + series + "\""), std::string::npos)
+        << series;
+  }
+  EXPECT_NE(html.find("class=\"static-bar hist\""), std::string::npos);
+  EXPECT_NE(html.find("data-bar=\"dead-lettered\""), std::string::npos);
+  EXPECT_NE(html.find("batch size (max_records) 200"), std::string::npos);
+  EXPECT_NE(html.find("base 40 ms + 0.5 ms per record"), std::string::npos);
+  EXPECT_NE(html.find("librdkafka 2.0.2"), std::string::npos);
+  EXPECT_NE(html.find("sasl.password=&lt;redacted&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("nan"), std::string::npos);
+}
+
+// The first sample comes a little after the start; the charts still begin at 0, so what was
+// produced before the first sample is drawn.
+TEST(ReportTest, ChartsStartAtTheRunStart) {
+  Report r;
+  for (double t : {0.5, 1.0}) {
+    Sample s;
+    s.t_s = t;
+    s.produced = s.acked = static_cast<int64_t>(t * 1000);
+    r.samples.push_back(s);
+  }
+  const std::string html = ReportToHtml(r);
+  for (const char* series : {"produced", "acked"}) {
+    int found = 0;
+    for (size_t at = html.find(std::string("data-series=\"") + series + "\"");
+         at != std::string::npos;
+         at = html.find(std::string("data-series=\"") + series + "\"", at + 1)) {
+      const size_t path = html.rfind("<path d=\"", at);
+      ASSERT_NE(path, std::string::npos);
+      // x = 70 is t = 0, the left edge of the plot area.
+      EXPECT_EQ(html.compare(path + 9, 6, "M70.0 "), 0) << html.substr(path, 80);
+      ++found;
+    }
+    EXPECT_EQ(found, 2) << series;  // the rate chart and the cumulative chart
+  }
+  EXPECT_NE(ReportToHtml(Report{}).find("id=\"static-cumulative\"><p class=\"empty\">"),
+            std::string::npos);
+}
+
+// The delivered line runs to the end of the last bin in which anything was delivered, not to its
+// middle: a 2.75 s drain in 250 ms bins ends at 2.75 s.
+TEST(ReportTest, TheDeliveredLineRunsToTheEndOfTheDrain) {
+  Report r;
+  r.delivered_bin_s = 0.25;
+  r.delivered_per_bin = {2193, 2400, 2600, 4400, 2400, 2954, 1542, 1069, 311, 105, 26};
+  Sample s;
+  s.t_s = 3;
+  r.samples.push_back(s);
+  const std::string html = ReportToHtml(r);
+  // Twice: the rate steps and the cumulative line.
+  const std::string end = "data-series=\"delivered\" data-x-end=\"2.75\"";
+  const size_t first = html.find(end);
+  ASSERT_NE(first, std::string::npos) << html.substr(html.find("static-throughput"), 3000);
+  EXPECT_NE(html.find(end, first + 1), std::string::npos);
+}
+
+TEST(ReportTest, UrlCredentialsAreRedacted) {
+  EXPECT_EQ(RedactUrlCredentials("http://user:hunter2@127.0.0.1:8443/sim"),
+            "http://<redacted>@127.0.0.1:8443/sim");
+  EXPECT_EQ(RedactUrlCredentials("sluice-flood --sfsim https://a:b@h:1 --relay-metrics "
+                                 "http://h:2/metrics -X sasl.password=<redacted>"),
+            "sluice-flood --sfsim https://<redacted>@h:1 --relay-metrics http://h:2/metrics -X "
+            "sasl.password=<redacted>");
+  EXPECT_EQ(RedactUrlCredentials("the relay's /metrics at http://x:y@h/m did not answer"),
+            "the relay's /metrics at http://<redacted>@h/m did not answer");
+  EXPECT_EQ(RedactUrlCredentials("no url here, an @ sign"), "no url here, an @ sign");
+  EXPECT_EQ(RedactUrlCredentials("http://h/a@b"), "http://h/a@b");  // '@' in the path
+  EXPECT_EQ(RedactUrlCredentials("://@"), "://<redacted>@");
+  EXPECT_EQ(RedactUrlCredentials(""), "");
+}
+
+TEST(ReportTest, DeadLetteredEventsAreNotCalledMissing) {
+  ProducedLog log(0xdd);
+  log.Reserve(3);
+  for (int i = 0; i < 3; ++i) log.Append({.key = i, .state = ProducedEvent::kAcked});
+  Verifier v(log, {.run_start_unix_ns = kStart});
+  v.AddLedgerEntry({log.codec().Encode(0), kStart + 1'000'000});
+  v.AddDlqEventId(log.codec().Encode(1));
+  v.AddDlqEventId(log.codec().Encode(2));
+  Report r;
+  r.verification = v.Finish();
+  const std::string s = ReportSummary(r);
+  EXPECT_NE(s.find("delivered 1/3, dead-lettered 2, missing 0,"), std::string::npos) << s;
+  EXPECT_NE(ReportToHtml(r).find("dead-lettered 2 · missing 0"), std::string::npos);
+}
+
 TEST(ReportTest, SummaryNamesTheVerdicts) {
   const std::string s = ReportSummary(SyntheticReport());
   EXPECT_NE(s.find("drain time    2.00 s"), std::string::npos) << s;
   EXPECT_NE(s.find("missing 1, duplicates 1"), std::string::npos) << s;
+  // The three invalid events went to the DLQ; no valid one did.
+  EXPECT_NE(s.find("dead-lettered 0, missing 1"), std::string::npos) << s;
   EXPECT_NE(s.find("missing==0: 1 (fail)"), std::string::npos) << s;
 }
 

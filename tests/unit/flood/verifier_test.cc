@@ -183,7 +183,48 @@ TEST(VerifierTest, InvalidEventsBelongInTheDlq) {
   EXPECT_EQ(r.valid_in_dlq, 1);
   EXPECT_EQ(r.expected, 3);
   EXPECT_EQ(r.delivered, 2);
-  EXPECT_EQ(r.missing, 1);  // event 4 never reached the ledger
+  // Event 4 never reached the ledger, but the relay dead-lettered it: it is in the DLQ, not lost.
+  EXPECT_EQ(r.missing, 0);
+  EXPECT_TRUE(r.missing_ids.empty());
+}
+
+TEST(VerifierTest, AValidEventNeitherDeliveredNorDeadLetteredIsMissing) {
+  ProducedLog log(9);
+  log.Reserve(3);
+  for (int i = 0; i < 3; ++i) {
+    log.Append({.key = i, .state = ProducedEvent::kAcked});
+  }
+  Verifier v(log, {.run_start_unix_ns = kStart});
+  v.AddLedgerEntry(Entry(log, 0, 5));
+  v.AddDlqEventId(log.codec().Encode(1));
+  Verification r = v.Finish();
+  EXPECT_EQ(r.valid_in_dlq, 1);
+  EXPECT_EQ(r.missing, 1);
+  EXPECT_EQ(r.missing_ids, std::vector<std::string>{log.codec().Encode(2)});
+}
+
+TEST(VerifierTest, DeliveriesAndLatencyAreBinnedByDeliveryTime) {
+  ProducedLog log(11);
+  log.Reserve(4);
+  for (int i = 0; i < 4; ++i) log.Append({.key = i, .state = ProducedEvent::kAcked});
+  // 250 ms bins for deliveries, 500 ms bins for latency.
+  Verifier v(log,
+             {.run_start_unix_ns = kStart, .bin_ns = 250'000'000, .latency_bin_ns = 500'000'000});
+  v.AddLedgerEntry({log.codec().Encode(0), kStart + 100'000'000});    // 100 ms
+  v.AddLedgerEntry({log.codec().Encode(1), kStart + 200'000'000});    // 200 ms
+  v.AddLedgerEntry({log.codec().Encode(2), kStart + 600'000'000});    // 600 ms
+  v.AddLedgerEntry({log.codec().Encode(3), kStart + 1'300'000'000});  // 1.3 s
+  Verification r = v.Finish();
+  EXPECT_EQ(r.delivered_per_bin, (std::vector<int64_t>{2, 0, 1, 0, 0, 1}));
+  EXPECT_EQ(r.delivered_per_second, (std::vector<int64_t>{3, 1}));
+  ASSERT_EQ(r.latency_us_per_bin.size(), 3u);
+  ASSERT_TRUE(r.latency_us_per_bin[0]);
+  EXPECT_EQ(r.latency_us_per_bin[0]->Count(), 2u);
+  EXPECT_EQ(r.latency_us_per_bin[0]->Max(), 200'000u);
+  ASSERT_TRUE(r.latency_us_per_bin[1]);
+  EXPECT_EQ(r.latency_us_per_bin[1]->Count(), 1u);
+  ASSERT_TRUE(r.latency_us_per_bin[2]);
+  EXPECT_EQ(r.latency_us_per_bin[2]->Count(), 1u);
 }
 
 TEST(VerifierTest, ProducerFailuresAreNotMissing) {

@@ -1,6 +1,7 @@
 // Loads sluice-flood's HTML report in headless Chromium and checks that its script drew the
 // charts without a console error. The page is a local file and Chromium runs with networking
 // features off; the report itself references nothing outside the file.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -78,7 +79,16 @@ Report SyntheticReport() {
   }
   r.verification = v.Finish();
   r.latency = LatencyFromHistogram(r.verification->latency_us);
-  r.delivered_per_s = r.verification->delivered_per_bin;
+  r.delivered_per_s = r.verification->delivered_per_second;
+  r.delivered_per_bin = r.verification->delivered_per_bin;
+  r.latency_series = LatencySeriesFromBins(r.verification->latency_us_per_bin, 1.0);
+  RelaySettings settings;
+  settings.mode = "idempotency store on, event id field Sluice_Event_Id__c";
+  settings.max_records = 200;
+  settings.max_in_flight = 20;
+  r.relay_settings = settings;
+  r.sfsim_latency = SfsimLatencyModel{
+      .base_ms = 40, .per_record_ms = 0.5, .tail_median_ms = 0, .tail_sigma = 1, .max_ms = 600000};
   r.generator.produced = r.generator.acked = 2000;
   r.generator.events_per_s = 100;
   r.api.api_calls = 40;
@@ -108,16 +118,42 @@ struct Rendered {
   std::string log;  // Chromium's stderr, where console messages are logged
 };
 
-Rendered Render(const fs::path& html, const fs::path& dir) {
-  const fs::path profile = dir / "profile";
-  const fs::path log = dir / "chromium.log";
+// `javascript`: false renders the page as a reader with JavaScript off sees it. Headless Chromium
+// cannot dump the DOM with scripting disabled (--blink-settings=scriptEnabled=false leaves
+// --dump-dom empty: the dump itself runs script), so a copy of the page carries a Content Security
+// Policy of script-src 'none', which blocks every script of the page and nothing else.
+Rendered Render(fs::path html, const fs::path& dir, bool javascript = true) {
+  const fs::path profile = dir / (javascript ? "profile" : "profile-nojs");
+  const fs::path log = dir / (javascript ? "chromium.log" : "chromium-nojs.log");
   fs::create_directories(profile);
-  auto result = testing::RunCommand(
-      {kChromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-       "--disable-dev-shm-usage", "--user-data-dir=" + profile.string(), "--enable-logging=stderr",
-       "--v=0", "--virtual-time-budget=5000", "--dump-dom", "file://" + html.string()},
-      std::chrono::seconds(120), {.env = {"HOME=" + dir.string()}, .stderr_path = log.string()});
+  fs::remove(log);
+  if (!javascript) {
+    std::string text = ReadFile(html);
+    const size_t head = text.find("<head>");
+    if (head == std::string::npos) return {};
+    text.insert(head + 6,
+                "<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'none'\">");
+    html = dir / ("nojs-" + html.filename().string());
+    WriteText(html, text);
+  }
+  std::vector<std::string> argv = {kChromium,
+                                   "--headless",
+                                   "--no-sandbox",
+                                   "--disable-gpu",
+                                   "--disable-quic",
+                                   "--no-first-run",
+                                   "--disable-background-networking",
+                                   "--disable-component-update",
+                                   "--disable-sync",
+                                   "--disable-dev-shm-usage",
+                                   "--user-data-dir=" + profile.string(),
+                                   "--enable-logging=stderr",
+                                   "--v=0",
+                                   "--virtual-time-budget=5000",
+                                   "--dump-dom",
+                                   "file://" + html.string()};
+  auto result = testing::RunCommand(argv, std::chrono::seconds(120),
+                                    {.env = {"HOME=" + dir.string()}, .stderr_path = log.string()});
   Rendered out;
   if (!result.ok()) {
     out.log = result.status().ToString();
@@ -163,11 +199,14 @@ TEST_F(HtmlReportTest, ChromiumRendersEveryChartWithoutConsoleErrors) {
   EXPECT_EQ(ConsoleErrors(r.log), std::vector<std::string>{}) << r.log;
 
   // The script marks what it drew: four charts, and 3 throughput + 5 backlog series lines
-  // (3 partitions, the total and the DLQ), 5 latency bars and 6 error bars.
+  // (3 partitions, the total and the DLQ), 5 latency bars and 7 error bars. The seven static SVG
+  // charts are there too; the four the script redrew are hidden.
   EXPECT_NE(r.dom.find("data-charts-rendered=\"4\""), std::string::npos) << r.dom.substr(0, 3000);
-  EXPECT_EQ(Count(r.dom, "<svg"), 4);
+  EXPECT_EQ(Count(r.dom, "<svg"), 4 + 7);
   EXPECT_EQ(Count(r.dom, "class=\"series\""), 8);
-  EXPECT_EQ(Count(r.dom, "class=\"bar\""), 5 + 6);
+  EXPECT_EQ(Count(r.dom, "class=\"bar\""), 5 + 7);
+  EXPECT_EQ(Count(r.dom, "data-js=\"1\" id=\"static-"), 4);
+  EXPECT_EQ(Count(r.dom, "style=\"display: none;\""), 4);
   for (const char* series :
        {"produced", "acked", "delivered", "backlog", "partition 2", "DLQ records"}) {
     EXPECT_NE(r.dom.find(std::string("data-series=\"") + series + "\""), std::string::npos)
@@ -176,6 +215,14 @@ TEST_F(HtmlReportTest, ChromiumRendersEveryChartWithoutConsoleErrors) {
   for (const char* bar : {"p50", "p99.9", "max", "UNABLE_TO_LOCK_ROW", "missing"}) {
     EXPECT_NE(r.dom.find(std::string("data-bar=\"") + bar + "\""), std::string::npos) << bar;
   }
+  // The script's delivered line runs to the end of the last bin with a delivery.
+  const Report report = SyntheticReport();
+  const std::string end =
+      fmt::format("data-x-end=\"{:g}\"",
+                  static_cast<double>(report.delivered_per_bin.size()) * report.delivered_bin_s);
+  EXPECT_NE(r.dom.find("class=\"series\" stroke=\"#2e7d32\" data-series=\"delivered\" " + end),
+            std::string::npos)
+      << end;
   // Paths have real coordinates (no NaN from a division by zero).
   EXPECT_EQ(r.dom.find("NaN"), std::string::npos);
   EXPECT_TRUE(std::regex_search(r.dom, std::regex("<path d=\"M[0-9.]+ [0-9.]+ L")));
@@ -192,6 +239,110 @@ TEST_F(HtmlReportTest, AnEmptyRunRendersWithoutErrors) {
   // Only the errors chart has something to draw (its zero bars); the others say "no data".
   EXPECT_NE(r.dom.find("data-charts-rendered=\"1\""), std::string::npos);
   EXPECT_GE(Count(r.dom, "class=\"empty\""), 3);
+}
+
+// The console messages of a page whose scripts were blocked: each is the policy refusing one.
+int BlockedScripts(const std::vector<std::string>& console) {
+  int n = 0;
+  for (const std::string& line : console) {
+    if (line.find("violates the following Content Security Policy") != std::string::npos) ++n;
+  }
+  return n;
+}
+
+// A reader with JavaScript off sees every chart: the static SVG drawn by sluice-flood, including
+// latency percentiles over time and the latency distribution.
+TEST_F(HtmlReportTest, ChartsAreReadableWithJavaScriptDisabled) {
+  const fs::path html = dir_.path() / "report.html";
+  WriteText(html, ReportToHtml(SyntheticReport()));
+  const Rendered r = Render(html, dir_.path(), /*javascript=*/false);
+  ASSERT_EQ(r.exit_code, 0) << r.log;
+  // The one inline script was blocked, and that is the only message.
+  const std::vector<std::string> console = ConsoleErrors(r.log);
+  EXPECT_EQ(console.size(), 1u) << r.log;
+  EXPECT_EQ(BlockedScripts(console), 1) << r.log;
+  // The script did not run (this is what proves JavaScript was off) ...
+  EXPECT_EQ(r.dom.find("data-charts-rendered=\""), std::string::npos);
+  EXPECT_EQ(Count(r.dom, "class=\"series\""), 0);
+  EXPECT_EQ(r.dom.find("display: none"), std::string::npos);
+  // ... and yet all seven charts are there, with their lines and bars.
+  EXPECT_EQ(Count(r.dom, "<svg"), 7);
+  for (const char* series : {"produced", "acked", "delivered", "backlog", "partition 2",
+                             "DLQ records", "p50", "p90", "p99", "max"}) {
+    EXPECT_NE(r.dom.find(std::string("data-series=\"") + series + "\""), std::string::npos)
+        << series;
+  }
+  EXPECT_NE(r.dom.find("id=\"static-latency-time\"><svg"), std::string::npos);
+  EXPECT_NE(r.dom.find("id=\"static-latency-distribution\"><svg"), std::string::npos);
+  EXPECT_GE(Count(r.dom, "class=\"static-bar hist\""), 3);
+  EXPECT_EQ(Count(r.dom, "class=\"marker\""), 4);
+  EXPECT_NE(r.dom.find("data-bar=\"dead-lettered\""), std::string::npos);
+  EXPECT_NE(r.dom.find("batch size (max_records) 200"), std::string::npos);
+  // The static delivered line runs to the end of the last bin with a delivery too.
+  const Report report = SyntheticReport();
+  EXPECT_NE(r.dom.find(fmt::format(
+                "data-series=\"delivered\" data-x-end=\"{:g}\"",
+                static_cast<double>(report.delivered_per_bin.size()) * report.delivered_bin_s)),
+            std::string::npos);
+  EXPECT_EQ(r.dom.find("NaN"), std::string::npos);
+  EXPECT_EQ(r.dom.find("nan"), std::string::npos);
+  EXPECT_TRUE(std::regex_search(r.dom, std::regex("<path d=\"M[0-9.]+ [0-9.]+ L")));
+}
+
+// `sluice-flood compare` (the real binary) writes a page of runs side by side, readable without
+// JavaScript; a bad input exits 2 with a message that names it.
+TEST_F(HtmlReportTest, ComparePageOfTwoRuns) {
+  Report a = SyntheticReport();
+  Report b = SyntheticReport();
+  b.latency.p99_ms *= 3;
+  b.relay_settings->max_in_flight = 50;
+  const fs::path ja = dir_.path() / "a.json", jb = dir_.path() / "b.json";
+  WriteText(ja, ReportToJson(a));
+  WriteText(jb, ReportToJson(b));
+  const fs::path page = dir_.path() / "compare.html";
+  auto run = testing::RunCommand(
+      {testing::BinPath("sluice-flood"), "compare", ja.string(), jb.string(), "-o", page.string()},
+      std::chrono::seconds(60));
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->exit_code, 0) << run->out;
+  EXPECT_NE(run->out.find(page.string()), std::string::npos);
+
+  for (bool javascript : {false, true}) {
+    const Rendered r = Render(page, dir_.path(), javascript);
+    ASSERT_EQ(r.exit_code, 0) << r.log;
+    // The page has no script: nothing to block, nothing logged.
+    EXPECT_EQ(ConsoleErrors(r.log), std::vector<std::string>{}) << r.log;
+    EXPECT_NE(r.dom.find("data-runs=\"2\""), std::string::npos);
+    EXPECT_EQ(Count(r.dom, "<svg"), 4);
+    EXPECT_NE(r.dom.find("data-bar=\"p99 run 2\""), std::string::npos);
+    EXPECT_NE(r.dom.find("data-series=\"run 1\""), std::string::npos);
+    EXPECT_NE(r.dom.find("in flight 50 "), std::string::npos);
+    EXPECT_EQ(r.dom.find("NaN"), std::string::npos);
+  }
+
+  // A sparse file: 300 MB by its size, no disk used; refused before it is read.
+  const fs::path huge = dir_.path() / "huge.json";
+  WriteText(huge, "{");
+  fs::resize_file(huge, 300'000'000);
+  const fs::path bad = dir_.path() / "bad.json";
+  WriteText(bad, "{\"schema\": \"sluice.flood.report/v1\"");
+  for (const auto& [input, message] : std::vector<std::pair<std::string, std::string>>{
+           {(dir_.path() / "missing.json").string(), "missing.json: no such file"},
+           {bad.string(), "bad.json: not JSON"},
+           {huge.string(), "huge.json: 300000000 bytes, more than the"},
+           {dir_.path().string(), "not a regular file"}}) {
+    const fs::path err = dir_.path() / "stderr.txt";
+    auto failed = testing::RunCommand(
+        {testing::BinPath("sluice-flood"), "compare", ja.string(), input, "-o", page.string()},
+        std::chrono::seconds(60), {.env = {}, .stderr_path = err.string()});
+    ASSERT_TRUE(failed.ok());
+    EXPECT_EQ(failed->exit_code, 2) << input;
+    EXPECT_NE(ReadFile(err).find(message), std::string::npos) << ReadFile(err);
+  }
+  auto usage = testing::RunCommand({testing::BinPath("sluice-flood"), "compare", ja.string()},
+                                   std::chrono::seconds(60));
+  ASSERT_TRUE(usage.ok());
+  EXPECT_EQ(usage->exit_code, 2);
 }
 
 // The console check above can fail: a page whose script throws is caught.

@@ -3,6 +3,7 @@
 //
 //   sluice-flood [--bootstrap HOST:PORT] [--config FILE] [-X key=value]... COMMAND [options]
 //   COMMAND: burst | rate | ramp | backlog | plan
+//   sluice-flood compare A.json B.json ... [-o PAGE.html]     (compare.h)
 //
 // Flags given on the command line win over the config file; the file wins over built-in defaults.
 #pragma once
@@ -12,6 +13,7 @@
 
 #include "sluice/cli/tool_flags.h"
 #include "sluice/core/status.h"
+#include "sluice/flood/compare.h"
 #include "sluice/flood/planner.h"
 #include "sluice/flood/runner.h"
 
@@ -20,7 +22,7 @@ namespace sluice::flood {
 using ProgressMode = cli::ProgressMode;
 
 struct Command {
-  enum class Kind { kRun, kPlan, kHelp };
+  enum class Kind { kRun, kPlan, kHelp, kCompare };
   Kind kind = Kind::kHelp;
   // kHelp: the text to print (exit 0): the help, or with --version the version text.
   std::string help;
@@ -31,6 +33,8 @@ struct Command {
   PlanInput plan;
   bool plan_json = false;
   std::string calibrate_path;  // applied by the tool (it reads the file)
+  // kCompare
+  CompareOptions compare;
 };
 
 // Parses argv (argv[0] is the program name). InvalidArgument with a message for people (what is

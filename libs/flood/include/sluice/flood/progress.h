@@ -15,7 +15,8 @@ std::string FormatProgressBar(const RunProgress& p, const Sample& s, int width =
 // "t=12.0s phase=draining produced=450000 acked=448000 backlog=12000 delivered=... dlq=..."
 std::string FormatProgressLine(const RunProgress& p, const Sample& s);
 
-// Writes progress to `out`: a bar redrawn in place ("\r") when `bar`, else one line per sample.
+// Writes progress to `out`: a bar redrawn in place ("\r") at every sample when `bar`, else a line
+// at most once a second (and at every phase change).
 // Messages go on their own lines either way.
 // Thread-safety: as ProgressSink (one caller at a time).
 std::unique_ptr<ProgressSink> MakeConsoleProgress(std::FILE* out, bool bar);

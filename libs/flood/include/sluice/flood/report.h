@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,8 +51,15 @@ struct ReportEnvironment {
 };
 
 // One sample of the run, taken every sample interval.
+//
+// The figures of one sample are read in this order, so they do not contradict each other: first
+// the remote ones (sfsim, the relay, the group's lag, the DLQ), then the generator's own counters,
+// and t_s is the time of that last read. So delivered <= produced holds in every sample,
+// whereas reading the counters first let a slow first lag query report produced=73 beside
+// delivered=4512.
 struct Sample {
-  double t_s = 0;                      // seconds after the run start
+  double t_s = 0;                      // seconds after the run start (the counters' read)
+  double begun_s = 0;                  // when the sample began reading (not in the JSON)
   int64_t produced = 0;                // cumulative, handed to the producer
   int64_t acked = 0;                   // cumulative, acknowledged by the broker
   std::optional<int64_t> delivered;    // cumulative, from sfsim (/sim/stats) or the relay
@@ -108,6 +116,50 @@ struct LatencyFigures {
 
 LatencyFigures LatencyFromHistogram(const metrics::LogLinearHistogram& us);
 
+// Latency percentiles of the events first delivered in one time bin.
+struct LatencyPoint {
+  double t_s = 0;  // end of the bin, seconds after the run start
+  int64_t count = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
+};
+
+struct LatencySeries {
+  double bin_s = 1;
+  std::vector<LatencyPoint> points;  // non-empty bins only, in time order
+};
+
+// From Verification::latency_us_per_bin; bins of `bin_s` seconds.
+LatencySeries LatencySeriesFromBins(
+    const std::vector<std::shared_ptr<metrics::LogLinearHistogram>>& bins, double bin_s);
+
+// The relay's settings, as its /metrics states them (sluice_relay_settings_info and the
+// sluice_relay_in_flight_limit / sluice_relay_request_rate_limit gauges). Absent fields: the relay
+// did not say (an older relay, or none was read).
+struct RelaySettings {
+  std::optional<std::string> mode;            // e.g. "idempotency store on"
+  std::optional<int64_t> max_records;         // batch size (records per call)
+  std::optional<double> linger_ms;            // longest wait to fill a batch
+  std::optional<int64_t> max_in_flight;       // configured in-flight ceiling
+  std::optional<double> requests_per_second;  // configured request rate ceiling
+  std::optional<double> records_per_second;   // configured record rate ceiling
+  std::optional<double> in_flight_limit;      // this instance's in-flight ceiling at the start
+  std::optional<double> request_rate_limit;   // requests/s allowed at the start (AIMD, share)
+  bool empty() const {
+    return !mode && !max_records && !linger_ms && !max_in_flight && !requests_per_second &&
+           !records_per_second && !in_flight_limit && !request_rate_limit;
+  }
+};
+
+// sluice-sfsim's latency model (its /sim/stats "latency_model"): base + per record + a lognormal
+// tail, capped.
+struct SfsimLatencyModel {
+  double base_ms = 0;
+  double per_record_ms = 0;
+  double tail_median_ms = 0;
+  double tail_sigma = 0;
+  double max_ms = 0;
+};
+
 struct Report {
   ReportInputs inputs;
   ReportEnvironment environment;
@@ -120,6 +172,13 @@ struct Report {
   std::vector<Sample> samples;
   // Delivered per second from the ledger (index = second after the start).
   std::vector<int64_t> delivered_per_s;
+  // Delivered per bin of `delivered_bin_s` (the sample interval) from the ledger.
+  double delivered_bin_s = 1;
+  std::vector<int64_t> delivered_per_bin;
+  // Latency percentiles over time, from the ledger.
+  LatencySeries latency_series;
+  std::optional<RelaySettings> relay_settings;
+  std::optional<SfsimLatencyModel> sfsim_latency;
   std::vector<ThresholdOutcome> thresholds;
   std::vector<std::string> notes;  // warnings for the reader (e.g. "sfsim unreachable")
 };
@@ -133,6 +192,15 @@ std::string ReportToCsv(const Report& report);
 std::string ReportToHtml(const Report& report);
 // A few lines for the terminal: drain time, events/s, latency, missing, duplicates, thresholds.
 std::string ReportSummary(const Report& report);
+
+// One line each for the HTML pages: the relay's settings and sfsim's latency model, or why they
+// were not recorded.
+std::string RelaySettingsText(const std::optional<RelaySettings>& settings);
+std::string SfsimLatencyText(const std::optional<SfsimLatencyModel>& model);
+
+// `text` with the user information of every URL in it (`http://user:password@host` ->
+// `http://<redacted>@host`) replaced, for what the report records: URLs, the command line, notes.
+std::string RedactUrlCredentials(std::string_view text);
 
 // Writes `content` to `path` (through a temporary file and a rename).
 Status WriteFile(const std::string& path, const std::string& content);

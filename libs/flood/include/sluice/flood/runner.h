@@ -58,8 +58,9 @@ struct RunOptions {
   // The relay's /metrics URL. Empty: not read.
   std::string relay_metrics_url;
 
-  // Between samples. Default 1 s.
-  Clock::Duration sample_interval = std::chrono::seconds(1);
+  // Between samples; also the width of the report's delivered-per-bin series. Short enough that a
+  // drain of a few seconds is drawn with a dozen points. Default 250 ms.
+  Clock::Duration sample_interval = std::chrono::milliseconds(250);
   // How long to wait for the backlog to reach zero after the last event was acknowledged; 0 does
   // not wait (produce, then report). Default 10 min.
   Clock::Duration drain_timeout = std::chrono::minutes(10);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,11 +97,20 @@ struct VerifierOptions {
   // Histogram layout for end-to-end latency in microseconds. Default: 0.39% relative error,
   // values up to ~12.7 days.
   metrics::LogLinearHistogramOptions latency_histogram{7, 40};
-  // Width of the delivered-per-interval series. Default 1 s.
+  // Width of the delivered-per-interval series (the run uses its sample interval). Default 1 s.
   int64_t bin_ns = 1'000'000'000;
   // Cap on series length (longer runs fold into the last bin). Default 1,000,000.
   int64_t max_bins = 1'000'000;
+  // Width of the latency-over-time bins: each bin keeps a small histogram (4.6 KiB) of the
+  // latencies of the events first delivered in it. Default 1 s.
+  int64_t latency_bin_ns = 1'000'000'000;
+  // Cap on latency bins (later deliveries fold into the last one). Default 2,000.
+  int64_t max_latency_bins = 2'000;
 };
+
+// Layout of the per-bin latency histograms: 2^-5 = 3% relative error, values up to ~12.7 days in
+// microseconds, 4.6 KiB each.
+inline constexpr metrics::LogLinearHistogramOptions kLatencyBinHistogram{4, 40};
 
 struct OutOfOrder {
   std::string event_id;
@@ -116,7 +126,7 @@ struct Verification {
   int64_t produce_uncertain = 0;
   int64_t expected = 0;    // valid events that must reach the ledger (acked or uncertain)
   int64_t delivered = 0;   // distinct expected events found in the ledger
-  int64_t missing = 0;     // acked valid events not in the ledger
+  int64_t missing = 0;     // acked valid events neither in the ledger nor in the DLQ
   int64_t duplicates = 0;  // ledger entries beyond the first for an event
   int64_t duplicated_events = 0;
   int64_t out_of_order = 0;  // first deliveries whose key had already seen a later sequence
@@ -135,8 +145,13 @@ struct Verification {
   // First and last first-delivery, nanoseconds after the run start (nullopt: none).
   std::optional<int64_t> first_delivery_ns;
   std::optional<int64_t> last_delivery_ns;
-  // Distinct expected events first delivered in each bin after the run start.
+  // Distinct expected events first delivered in each bin (VerifierOptions::bin_ns) after the run
+  // start, and in each whole second after it.
   std::vector<int64_t> delivered_per_bin;
+  std::vector<int64_t> delivered_per_second;
+  // Latency (microseconds) of the first deliveries in each latency bin
+  // (VerifierOptions::latency_bin_ns); null where nothing was delivered.
+  std::vector<std::shared_ptr<metrics::LogLinearHistogram>> latency_us_per_bin;
   // End-to-end latency in microseconds, intended send -> ledger receive, first deliveries only.
   metrics::LogLinearHistogram latency_us;
 };
@@ -155,7 +170,9 @@ class Verifier {
   // Distinct expected events delivered so far (cheap; for progress).
   int64_t delivered() const { return result_.delivered; }
 
-  // Counts what is missing and returns the result. Call once, after the last entry.
+  // Counts what is missing and returns the result. A valid event the relay dead-lettered is
+  // counted in valid_in_dlq, not in missing: it is in the DLQ, not lost. Call once, after the last
+  // entry.
   Verification Finish();
 
  private:
