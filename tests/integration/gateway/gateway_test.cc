@@ -104,8 +104,8 @@ TEST(GatewayIntegrationTest, EveryAcceptedEventIsInKafkaOnceWhereThe202SaidIt) {
   singles.Join();
   auto accepted = arrays.Accepted();
   for (auto& runner : {&lines, &singles}) {
-    EXPECT_EQ(runner->StatusCounts(), (std::map<int, int>{{202, static_cast<int>(
-                                                                runner->outcomes().size())}}));
+    EXPECT_EQ(runner->StatusCounts(),
+              (std::map<int, int>{{202, static_cast<int>(runner->outcomes().size())}}));
     for (auto& kv : runner->Accepted()) accepted.insert(kv);
   }
   EXPECT_EQ(Describe(arrays.StatusCounts()), "202:200 ");
@@ -194,8 +194,7 @@ TEST(GatewayIntegrationTest, BrokerStoppedUnderLoadOnlyRefusesAndRecoversByItsel
   }
   auto records = ReadTopic(broker.bootstrap(), topic, Ms(120'000));
   ASSERT_TRUE(records.ok()) << records.status().ToString();
-  EXPECT_EQ(Compare(load.Accepted(), *records), std::vector<std::string>{})
-      << Describe(counts);
+  EXPECT_EQ(Compare(load.Accepted(), *records), std::vector<std::string>{}) << Describe(counts);
 }
 
 TEST(GatewayIntegrationTest, SigkilledMidLoadEveryAcceptedEventIsInKafka) {

@@ -35,18 +35,17 @@ std::string GatewayTestEvent(uint32_t run, uint64_t n, int keys, const std::stri
   return "{\"event_id\":\"" + GatewayTestEventId(run, n) +
          "\",\"operation\":\"upsert\",\"sobject\":\"" + sobject +
          "\",\"external_id_field\":\"Sluice_Key__c\",\"external_id\":\"K-" +
-         std::to_string(n % static_cast<uint64_t>(keys)) +
-         "\",\"fields\":{\"LastName\":\"L" + std::to_string(n) +
-         "\"},\"occurred_at\":\"2026-11-21T05:52:18.123Z\"}";
+         std::to_string(n % static_cast<uint64_t>(keys)) + "\",\"fields\":{\"LastName\":\"L" +
+         std::to_string(n) + "\"},\"occurred_at\":\"2026-11-21T05:52:18.123Z\"}";
 }
 
 Result<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
     const GatewayProcessOptions& options) {
   static int counter = 0;
-  const std::string dir = (std::filesystem::temp_directory_path() /
-                           ("sluice-gateway-test-" + std::to_string(getpid()) + "-" +
-                            std::to_string(counter++)))
-                              .string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() /
+       ("sluice-gateway-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++)))
+          .string();
   std::filesystem::create_directories(dir);
   {
     std::ofstream tokens(dir + "/tokens.yaml");
@@ -70,9 +69,9 @@ Result<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
   ChildOptions child_options;
   child_options.env = options.env;
   child_options.stderr_path = options.stderr_path;
-  ASSIGN_OR_RETURN(auto child, ChildProcess::Start({BinPath("sluice-gateway"), "--config",
-                                                    dir + "/gateway.yaml"},
-                                                   child_options));
+  ASSIGN_OR_RETURN(auto child, ChildProcess::Start(
+                                   {BinPath("sluice-gateway"), "--config", dir + "/gateway.yaml"},
+                                   child_options));
   ASSIGN_OR_RETURN(std::string line,
                    child->WaitForLine("listening on", std::chrono::milliseconds(20000)));
   const size_t colon = line.rfind(':');
