@@ -31,7 +31,10 @@ class GatewayService::Impl {
     std::unique_lock lock(mu);
     while (!stop) {
       lock.unlock();
-      const bool ok = admin->ListTopics(std::chrono::milliseconds(2000)).ok();
+      // Two failed probes in a row (2 s timeout each) make the broker unreachable, so one slow
+      // answer on a loaded machine does not turn requests away; one success makes it reachable.
+      failures = admin->ListTopics(std::chrono::milliseconds(2000)).ok() ? 0 : failures + 1;
+      const bool ok = failures < 2;
       if (ok != gateway->broker_reachable()) {
         gateway->SetBrokerReachable(ok);
         if (ok) {
@@ -66,6 +69,7 @@ class GatewayService::Impl {
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
+  int failures = 0;  // consecutive failed probes; the probe thread's
   std::thread probe;
 };
 
@@ -150,6 +154,12 @@ Result<std::unique_ptr<GatewayService>> GatewayService::Start(const GatewayOptio
                              {{"bad_requests"}, double(s.bad_requests)},
                              {{"timeouts"}, double(s.timeouts)}};
                        }));
+  // One probe before serving, so that a gateway started beside a healthy broker is ready at once
+  // (the probe thread keeps it up to date from here on).
+  impl->gateway->SetBrokerReachable(impl->admin->ListTopics(std::chrono::seconds(5)).ok());
+  if (!impl->gateway->broker_reachable()) {
+    impl->log->warn("broker unreachable at start: not ready; POST /v1/events answers 503");
+  }
   Impl* raw = impl.get();
   impl->probe = std::thread([raw] { raw->ProbeLoop(); });
   return std::unique_ptr<GatewayService>(new GatewayService(std::move(impl)));
