@@ -98,6 +98,10 @@ Result<std::unique_ptr<GatewayService>> GatewayService::Start(const GatewayOptio
   po.properties.emplace("message.timeout.ms", std::to_string(options.ack_timeout.count()));
   // Latency matters more than batch size: a request waits for its acks.
   po.properties.emplace("linger.ms", "2");
+  // No Nagle on the broker connections: with it, a small produce request at a low rate can wait
+  // for the previous one's TCP ACK (tools/bench/gateway measured p99 time-to-202 of 258 ms with it
+  // and 17 ms without, at 200 requests/s of 100 events, on the same loaded machine).
+  po.properties.emplace("socket.nagle.disable", "true");
   po.idempotence = true;
   po.acks = "all";
   po.enqueue_timeout = std::chrono::milliseconds(0);  // never block an I/O thread: 429 instead
