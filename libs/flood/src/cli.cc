@@ -313,6 +313,9 @@ Result<Command> Build(const std::string& mode, Flags& f) {
           "--invalid-fraction needs the direct path: sluice-gateway refuses invalid events "
           "before Kafka, so they would never reach the DLQ");
     }
+    if (f.via.rfind("http://", 0) != 0 && f.via.rfind("https://", 0) != 0) {
+      return InvalidArgumentError("--via must be an http:// URL, got " + Quote(f.via));
+    }
     ViaGatewayOptions via;
     via.url = f.via;
     while (!via.url.empty() && via.url.back() == '/') via.url.pop_back();
