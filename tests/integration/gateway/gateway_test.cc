@@ -245,3 +245,47 @@ TEST(GatewayIntegrationTest, SigtermAnswersRequestsInFlightThenExitsZero) {
 
 }  // namespace
 }  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// http.tls_cert_file/tls_key_file: the gateway speaks HTTPS only (curl -k against a self-signed
+// certificate made here with openssl).
+TEST(GatewayIntegrationTest, ServesHttpsWithACertificateAndKey) {
+  auto broker = KafkaBroker::Shared();
+  ASSERT_TRUE(broker.ok());
+  auto topic = (*broker)->CreateTopic(1, "gw-tls");
+  ASSERT_TRUE(topic.ok());
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / KafkaBroker::UniqueName("gw-tls")).string();
+  std::filesystem::create_directories(dir);
+  const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  auto made = RunCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                          key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"},
+                         Ms(60'000), ChildOptions{.env = {}, .stderr_path = "/dev/null"});
+  ASSERT_TRUE(made.ok() && made->exit_code == 0);
+  GatewayProcessOptions o = GwOptions((*broker)->bootstrap(), *topic);
+  o.tls_cert_file = cert;
+  o.tls_key_file = key;
+  auto gw = GatewayProcess::Start(o);
+  ASSERT_TRUE(gw.ok()) << gw.status().ToString();
+  const std::string url = "https://127.0.0.1:" + std::to_string((*gw)->port());
+  auto post = RunCommand(
+      {"curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+       std::string("Authorization: Bearer ") + kGatewayToken, "-H",
+       "Content-Type: application/json", "--data", GatewayTestEvent(8, 1), url + "/v1/events"},
+      Ms(30'000));
+  ASSERT_TRUE(post.ok());
+  EXPECT_EQ(post->out.substr(0, 3), "202") << post->out;
+  // Plain HTTP on the TLS port gets no HTTP answer.
+  auto plain = RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "5",
+                           "http://127.0.0.1:" + std::to_string((*gw)->port()) + "/healthz"},
+                          Ms(30'000));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_NE(plain->out.substr(0, 3), "200") << plain->out;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
+}  // namespace sluice::testing

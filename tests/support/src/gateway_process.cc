@@ -55,7 +55,12 @@ Result<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
            << "  - name: contact\n    sha256: " << Sha256Hex(kGatewayContactToken) << "\n"
            << "    sobjects: [Contact]\n";
     std::ofstream config(dir + "/gateway.yaml");
-    config << "http: {listen: '127.0.0.1:0'}\n"
+    config << "http: {listen: '127.0.0.1:0'";
+    if (!options.tls_cert_file.empty()) {
+      config << ", tls_cert_file: '" << options.tls_cert_file << "', tls_key_file: '"
+             << options.tls_key_file << "'";
+    }
+    config << "}\n"
            << "kafka: {bootstrap: '" << options.bootstrap << "'}\n"
            << "auth: {tokens_file: tokens.yaml}\n";
     if (!options.topics.empty()) {

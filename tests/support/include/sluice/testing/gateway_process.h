@@ -36,6 +36,9 @@ struct GatewayProcessOptions {
   std::map<std::string, std::string> topics;
   // YAML appended to the generated config (top-level keys, e.g. "limits: {ack_timeout: 3s}\n").
   std::string extra_yaml;
+  // PEM files for http.tls_cert_file / http.tls_key_file; empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Extra environment, "KEY=VALUE".
   std::vector<std::string> env;
   // Where the gateway's stderr goes; empty: the test's stderr.
