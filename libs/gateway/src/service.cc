@@ -181,6 +181,8 @@ Status GatewayService::Run(const ShutdownToken& shutdown) {
   }
   s.log->info("shutting down: draining requests in flight");
   s.gateway->BeginDrain();
+  // New connections are refused; open ones get 503 with Connection: close for new requests.
+  s.server->StopAccepting();
   const auto deadline = std::chrono::steady_clock::now() + s.options.shutdown_deadline;
   while (s.gateway->requests_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -4,7 +4,8 @@
 // Threads: the HTTP server's I/O threads (options.io_threads) run Gateway::Handle; the producer's
 // delivery thread completes requests; librdkafka's own threads do the network I/O; one probe
 // thread asks the broker for metadata every second and sets readiness. Shutdown order (Run, after
-// the token fires): drain (new POSTs get 503 and Connection: close), wait until every request in
+// the token fires): drain (the listener closes; new POSTs on open connections get 503 and
+// Connection: close), wait until every request in
 // flight is answered (up to shutdown_deadline), flush the producer, stop the probe, stop the
 // server, destroy the producer.
 #pragma once
