@@ -18,8 +18,8 @@ int HexValue(char c) {
   return -1;
 }
 
-Result<TokenStore> FromConfig(const config::Config& c, TokenStore store,
-                              std::vector<TokenEntry>* entries) {
+// Appends the file's tokens to `entries`; the first error names the file and the key.
+Status ReadEntries(const config::Config& c, std::vector<TokenEntry>* entries) {
   const size_t n = c.Size("/tokens");
   std::set<std::string> names;
   for (size_t i = 0; i < n; ++i) {
@@ -62,7 +62,7 @@ Result<TokenStore> FromConfig(const config::Config& c, TokenStore store,
     }
     entries->push_back(std::move(e));
   }
-  return store;
+  return Status::Ok();
 }
 
 config::LoadOptions TokenLoadOptions() {
@@ -99,7 +99,7 @@ Result<TokenStore> TokenStore::LoadFile(const std::string& path) {
   ASSIGN_OR_RETURN(config::Config c, config::Config::LoadFile(path, TokenLoadOptions()));
   TokenStore store;
   std::vector<TokenEntry> entries;
-  RETURN_IF_ERROR(FromConfig(c, TokenStore(), &entries).status());
+  RETURN_IF_ERROR(ReadEntries(c, &entries));
   store.entries_ = std::move(entries);
   return store;
 }
@@ -108,7 +108,7 @@ Result<TokenStore> TokenStore::LoadString(std::string_view yaml, std::string_vie
   ASSIGN_OR_RETURN(config::Config c, config::Config::LoadString(yaml, TokenLoadOptions(), name));
   TokenStore store;
   std::vector<TokenEntry> entries;
-  RETURN_IF_ERROR(FromConfig(c, TokenStore(), &entries).status());
+  RETURN_IF_ERROR(ReadEntries(c, &entries));
   store.entries_ = std::move(entries);
   return store;
 }

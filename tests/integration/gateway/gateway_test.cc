@@ -116,6 +116,14 @@ TEST(GatewayIntegrationTest, EveryAcceptedEventIsInKafkaOnceWhereThe202SaidIt) {
   EXPECT_EQ(Compare(accepted, *records), std::vector<std::string>{});
 }
 
+// GET /readyz's status (0 when it could not be asked).
+int Readyz(uint16_t port) {
+  auto c = RawConnection::Connect(port);
+  if (!c.ok()) return 0;
+  auto r = (*c)->Request("GET", "/readyz", {}, "", Ms(10'000));
+  return r.ok() ? r->status : 0;
+}
+
 // A broker of this test's own, so stopping it harms no other test.
 class OwnBroker {
  public:
@@ -168,6 +176,8 @@ TEST(GatewayIntegrationTest, BrokerStoppedUnderLoadOnlyRefusesAndRecoversByItsel
   ASSERT_TRUE(broker.Stop());
   const auto stopped_at = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(seconds(8));
+  // /readyz says the broker is gone (two failed probes of 2 s, one a second).
+  EXPECT_EQ(Readyz((*gw)->port()), 503);
   ASSERT_TRUE(broker.Resume());
   const auto resumed_at = std::chrono::steady_clock::now();
   // The gateway recovers by itself: 202s again, with nobody restarting it.
@@ -180,7 +190,9 @@ TEST(GatewayIntegrationTest, BrokerStoppedUnderLoadOnlyRefusesAndRecoversByItsel
   }
   load.Stop();
   EXPECT_TRUE(recovered) << Describe(load.StatusCounts());
+  EXPECT_EQ(Readyz((*gw)->port()), 200);
   std::map<int, int> counts = load.StatusCounts();
+  std::printf("answers during the run (status:count): %s\n", Describe(counts).c_str());
   int refused_during_outage = 0;
   for (const Outcome& o : load.outcomes()) {
     if (o.at > stopped_at + seconds(4) && o.at < resumed_at && o.status != 202) {
