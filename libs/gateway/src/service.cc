@@ -23,8 +23,10 @@ class GatewayService::Impl {
   ~Impl() {
     StopProbe();
     if (server) server->Stop();
-    gateway.reset();
+    // The producer before the gateway: its destructor still delivers (or purges) what is in
+    // flight, and every delivery report completes a request inside the gateway.
     producer.reset();
+    gateway.reset();
   }
 
   void ProbeLoop() {
