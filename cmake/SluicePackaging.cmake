@@ -1,7 +1,9 @@
 # What `cmake --install` lays out and what the Debian package (CPack DEB) holds:
 #   bin/                        the binaries built with sluice_executable(... INSTALL ...)
-#   lib/systemd/system/         sluice-relay@.service, sluice-sfsim.service (packaging/systemd)
-#   share/sluice/examples/      relay.yaml, sfsim.yaml (postinst copies them to /etc/sluice)
+#   lib/systemd/system/         sluice-relay@.service, sluice-sfsim.service, sluice-gateway.service
+#                               (packaging/systemd)
+#   share/sluice/examples/      relay.yaml, sfsim.yaml, gateway.yaml, gateway-tokens.yaml (postinst
+#                               copies them to /etc/sluice)
 #   share/sluice/grafana/       the relay dashboard (compose/grafana/dashboards)
 #   share/sluice/prometheus/    the relay's alert rules (compose/prometheus/rules)
 #   share/sluice/schemas/       the config and report formats, for reference (the binaries carry
@@ -10,7 +12,8 @@
 # `cpack -G DEB` in the build directory writes build/packages/sluice_<version>_<arch>.deb.
 
 set(data_dir ${CMAKE_INSTALL_DATADIR}/sluice)
-install(FILES examples/relay.yaml examples/sfsim.yaml DESTINATION ${data_dir}/examples)
+install(FILES examples/relay.yaml examples/sfsim.yaml examples/gateway.yaml
+              examples/gateway-tokens.yaml DESTINATION ${data_dir}/examples)
 install(DIRECTORY compose/grafana/dashboards/ DESTINATION ${data_dir}/grafana)
 install(FILES compose/prometheus/rules/sluice-relay.rules.yml DESTINATION ${data_dir}/prometheus)
 install(DIRECTORY schemas/ DESTINATION ${data_dir}/schemas)
@@ -20,7 +23,7 @@ install(DIRECTORY docs/ DESTINATION ${data_dir}/docs FILES_MATCHING PATTERN "*.m
 # The units name the binaries by absolute path, so they are written at install time, when the
 # prefix is known: `cmake --install --prefix P` gives P/bin/sluice-relay, the package /usr/bin.
 # systemd reads units from /usr/lib/systemd/system (and /usr/local/lib/systemd/system).
-foreach(unit sluice-relay@.service sluice-sfsim.service)
+foreach(unit sluice-relay@.service sluice-sfsim.service sluice-gateway.service)
   set(template ${PROJECT_SOURCE_DIR}/packaging/systemd/${unit}.in)
   set(generated ${PROJECT_BINARY_DIR}/packaging/systemd/${unit})
   install(CODE "
@@ -41,8 +44,10 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
 string(CONCAT CPACK_PACKAGE_DESCRIPTION
     "sluice-relay drains Kafka topics into the Salesforce REST API with per-key order, retries, an "
     "idempotency store and a dead-letter topic; sluice-dlq inspects and replays the dead-letter "
-    "topic; sluice-flood floods topics and measures the drain; sluice-sfsim simulates an org. "
-    "systemd units: sluice-relay@NAME (one per /etc/sluice/NAME.yaml) and sluice-sfsim.")
+    "topic; sluice-flood floods topics and measures the drain; sluice-sfsim simulates an org; "
+    "sluice-gateway takes events over HTTP and answers 202 once Kafka has them. "
+    "systemd units: sluice-relay@NAME (one per /etc/sluice/NAME.yaml), sluice-sfsim and "
+    "sluice-gateway.")
 set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/packages)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Debug information stays in the build tree; the package carries stripped binaries.

@@ -30,6 +30,8 @@ done
 
 contents=$(dpkg-deb -c "$deb")
 for f in usr/bin/sluice-relay usr/bin/sluice-sfsim usr/bin/sluice-flood usr/bin/sluice-dlq \
+  usr/bin/sluice-gateway usr/lib/systemd/system/sluice-gateway.service \
+  usr/share/sluice/examples/gateway.yaml usr/share/sluice/examples/gateway-tokens.yaml \
   usr/lib/systemd/system/sluice-relay@.service usr/lib/systemd/system/sluice-sfsim.service \
   usr/share/sluice/examples/relay.yaml usr/share/sluice/examples/sfsim.yaml \
   usr/share/sluice/docs/DEPLOY.md usr/share/sluice/grafana/sluice-relay.json \

@@ -18,14 +18,18 @@ fail() { echo "FAIL: $*"; exit 1; }
 cmake --install "$build" --prefix "$prefix" >/dev/null
 (cd "$prefix" && find . -type f | sort)
 
-for bin in sluice-relay sluice-sfsim sluice-flood sluice-dlq; do
+for bin in sluice-relay sluice-sfsim sluice-flood sluice-dlq sluice-gateway; do
   [ -x "$prefix/bin/$bin" ] || fail "bin/$bin missing"
 done
 # Benchmarks and tests stay in the build tree.
-extra=$(cd "$prefix/bin" && ls | grep -Ev '^sluice-(relay|sfsim|flood|dlq)$' || true)
+extra=$(cd "$prefix/bin" && ls | grep -Ev '^sluice-(relay|sfsim|flood|dlq|gateway)$' || true)
 [ -z "$extra" ] || fail "unexpected in bin/: $extra"
 for f in lib/systemd/system/sluice-relay@.service lib/systemd/system/sluice-sfsim.service \
+  lib/systemd/system/sluice-gateway.service \
   share/sluice/examples/relay.yaml share/sluice/examples/sfsim.yaml \
+  share/sluice/examples/gateway.yaml share/sluice/examples/gateway-tokens.yaml \
+  share/sluice/schemas/gateway.config.schema.json share/sluice/schemas/gateway.openapi.yaml \
+  share/sluice/docs/GATEWAY.md \
   share/sluice/grafana/sluice-relay.json share/sluice/prometheus/sluice-relay.rules.yml \
   share/sluice/schemas/relay.config.schema.json \
   share/sluice/docs/README.md share/sluice/docs/DEPLOY.md share/sluice/docs/OPERATIONS.md; do
@@ -37,12 +41,18 @@ grep -qx "ExecStart=$prefix/bin/sluice-relay --config /etc/sluice/%i.yaml" \
   "$units/sluice-relay@.service" || fail "sluice-relay@.service does not run $prefix/bin/sluice-relay"
 grep -qx "ExecStart=$prefix/bin/sluice-sfsim --config /etc/sluice/sfsim.yaml" \
   "$units/sluice-sfsim.service" || fail "sluice-sfsim.service does not run $prefix/bin/sluice-sfsim"
+grep -qx "ExecStart=$prefix/bin/sluice-gateway --config /etc/sluice/gateway.yaml" \
+  "$units/sluice-gateway.service" || fail "sluice-gateway.service does not run $prefix/bin/sluice-gateway"
+# The installed gateway accepts the installed example config (and its token file beside it).
+"$prefix/bin/sluice-gateway" --config "$prefix/share/sluice/examples/gateway.yaml" --check-config \
+  >/dev/null || fail "the installed gateway refuses the installed example config"
 ! grep -n '@[A-Z_]*@' "$units"/* || fail "a unit has an unsubstituted @VARIABLE@"
 
 # verify warns on stderr (unknown keys, bad values) and still exits 0: any output is a failure.
 command -v systemd-analyze >/dev/null || fail "systemd-analyze missing (tools/bootstrap installs systemd)"
 cp "$units/sluice-relay@.service" "$prefix/sluice-relay@test.service"
-for unit in "$prefix/sluice-relay@test.service" "$units/sluice-sfsim.service"; do
+for unit in "$prefix/sluice-relay@test.service" "$units/sluice-sfsim.service" \
+  "$units/sluice-gateway.service"; do
   out=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify $unit: $out"
   [ -z "$out" ] || fail "systemd-analyze verify $unit: $out"
   systemd-analyze security --offline=true --threshold=25 "$unit" >/dev/null ||

@@ -4,11 +4,13 @@
 
 #include <CLI/CLI.hpp>
 #include <cmath>
+#include <fstream>
 
 #include "sluice/build_info/build_info.h"
 #include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
 #include "sluice/core/duration.h"
+#include "sluice/flood/via_gateway.h"
 #include "sluice/schemas/schemas.h"
 
 namespace sluice::flood {
@@ -58,6 +60,12 @@ struct Flags {
       std::chrono::duration<double>(PlanInput{}.call_latency_s)));
   std::string calibrate;
   bool json = false;
+  // --via: through sluice-gateway (via_gateway.h).
+  std::string via;
+  int via_connections = 16;
+  int via_batch = 100;
+  std::string via_token_file;
+  bool same_second = false;
 };
 
 // The config file at `path` (none when empty) and the SLUICE_FLOOD_ environment overrides.
@@ -179,6 +187,16 @@ void AddRunOptions(CLI::App* sub, Flags* f) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cli::AddProgressFlag(*sub, &f->progress);
+  sub->add_option("--via", f->via,
+                  "send through sluice-gateway at this URL (http://127.0.0.1:PORT) instead of "
+                  "producing to Kafka");
+  sub->add_option("--via-connections", f->via_connections,
+                  "with --via: keep-alive connections (default 16)")
+      ->check(CLI::Range(1, 100000));
+  sub->add_option("--via-batch", f->via_batch, "with --via: events per request (default 100)")
+      ->check(CLI::Range(1, 100000));
+  sub->add_option("--via-token-file", f->via_token_file,
+                  "with --via: file holding the gateway's bearer token");
 }
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
@@ -229,6 +247,7 @@ Result<Command> Build(const std::string& mode, Flags& f) {
     if (f.events <= 0) return InvalidArgumentError("--events N (> 0) is required for " + mode);
     Clock::Duration window{0};
     if (mode == "burst") {
+      if (f.same_second) f.window = "1s";
       ASSIGN_OR_RETURN(window, Duration("--window", f.window));
     }
     ASSIGN_OR_RETURN(Schedule s, Schedule::Burst(f.events, window));
@@ -288,6 +307,31 @@ Result<Command> Build(const std::string& mode, Flags& f) {
     r.thresholds.push_back(*t);
     r.threshold_texts.push_back(a);
   }
+  if (!f.via.empty()) {
+    if (f.invalid_fraction > 0) {
+      return InvalidArgumentError(
+          "--invalid-fraction needs the direct path: sluice-gateway refuses invalid events "
+          "before Kafka, so they would never reach the DLQ");
+    }
+    if (f.via.rfind("http://", 0) != 0 && f.via.rfind("https://", 0) != 0) {
+      return InvalidArgumentError("--via must be an http:// URL, got " + Quote(f.via));
+    }
+    ViaGatewayOptions via;
+    via.url = f.via;
+    while (!via.url.empty() && via.url.back() == '/') via.url.pop_back();
+    via.connections = f.via_connections;
+    via.batch = f.via_batch;
+    if (!f.via_token_file.empty()) {
+      std::ifstream in(f.via_token_file);
+      if (!in) return InvalidArgumentError("--via-token-file: cannot read " + f.via_token_file);
+      std::getline(in, via.token);
+      while (!via.token.empty() && (via.token.back() == '\r' || via.token.back() == ' ')) {
+        via.token.pop_back();
+      }
+    }
+    r.make_producer = MakeViaGatewayProducerFactory(via, std::make_shared<ViaGatewayStats>());
+    r.schedule_text += " via " + via.url;
+  }
   c.progress = cli::ParseProgressMode(f.progress);
   return c;
 }
@@ -341,6 +385,8 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
       "burst", "N events as fast as the producer can, or spread evenly over --window");
   burst->add_option("--events", f.events, "events to produce");
   burst->add_option("--window", f.window, "spread the events evenly over this long (default 0)");
+  burst->add_flag("--same-second", f.same_second,
+                  "fire the whole burst within one second (--window 1s), as a campaign does");
   AddRunOptions(burst, &f);
 
   CLI::App* rate = app.add_subcommand("rate", "a constant arrival rate for a duration");

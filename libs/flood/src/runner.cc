@@ -290,7 +290,8 @@ Status FloodRun::Setup(bool unpaced) {
   // thread serves their reports on time.
   po.deliver_on_caller_thread = unpaced;
   po.on_tagged_delivery = [this](const kafka::TaggedReport& r) { OnDelivery(r); };
-  ASSIGN_OR_RETURN(producer_, kafka::Producer::Create(po));
+  ASSIGN_OR_RETURN(producer_,
+                   o_.make_producer ? o_.make_producer(po) : kafka::Producer::Create(po));
 
   kafka::AdminOptions ao;
   ao.bootstrap = o_.bootstrap;

@@ -20,6 +20,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -635,6 +636,20 @@ void Server::Post(std::function<void()> fn) {
   net::post(*shared->ioc, [shared, fn = std::move(fn)] {
     if (!shared->stopping) fn();
   });
+}
+
+void Server::StopAccepting() {
+  std::lock_guard stop_lock(impl_->stop_mu);
+  if (impl_->stopped) return;
+  std::promise<void> closed;
+  std::future<void> done = closed.get_future();
+  // The acceptor belongs to the I/O threads: close it on one of them.
+  net::post(*impl_->shared->ioc, [this, &closed] {
+    beast::error_code ec;
+    impl_->acceptor->close(ec);
+    closed.set_value();
+  });
+  done.wait();
 }
 
 void Server::Stop() {

@@ -82,6 +82,16 @@ TEST(UsageTest, HelpExitsZeroWithExamples) {
   ExpectHelp("sluice-sfsim", {"--help"});
   ExpectHelp("sluice-flood", {"--help"});
   ExpectHelp("sluice-dlq", {"--help"});
+  ExpectHelp("sluice-gateway", {"--help"});
+}
+
+TEST(UsageTest, GatewayUsageErrorsExitTwo) {
+  ExpectUsageError("sluice-gateway", {}, "--config");
+  ExpectUsageError("sluice-gateway", {"-c", "x.yaml", "--bogus"}, "--bogus");
+  ExpectUsageError("sluice-gateway", {"--config"}, "--config");
+  ExpectUsageError("sluice-gateway", {"-c", "x.yaml", "extra"}, "extra");
+  ExpectUsageError("sluice-gateway", {"-c", "/nonexistent/gateway.yaml"}, "gateway.yaml");
+  ExpectUsageError("sluice-gateway", {"-c", "x.yaml", "--" + std::string(10000, 'x')}, "--xxxx");
 }
 
 TEST(UsageTest, RelayUsageErrorsExitTwo) {
@@ -110,6 +120,13 @@ TEST(UsageTest, SfsimUsageErrorsExitTwo) {
 
 TEST(UsageTest, FloodUsageErrorsExitTwo) {
   ExpectUsageError("sluice-flood", {}, "sluice-flood");
+  ExpectUsageError("sluice-flood",
+                   {"--bootstrap", "127.0.0.1:1", "burst", "--events", "1", "--via", "ftp://x"},
+                   "--via");
+  ExpectUsageError("sluice-flood",
+                   {"--bootstrap", "127.0.0.1:1", "burst", "--events", "1", "--via",
+                    "http://127.0.0.1:1", "--invalid-fraction", "0.1"},
+                   "--invalid-fraction");
   ExpectUsageError("sluice-flood", {"burst", "--bogus"}, "--bogus");
   ExpectUsageError("sluice-flood", {"burst", "--events"}, "--events");
   ExpectUsageError("sluice-flood", {"plan", "--events", "10", "--call-latency", "0.5"},

@@ -90,6 +90,22 @@ TEST(ServerTest, AnswersAndKeepsConnectionAlive) {
   EXPECT_EQ(echo.server->stats().connections_accepted, 1u);
 }
 
+TEST(ServerTest, StopAcceptingRefusesNewConnectionsButServesOpenOnes) {
+  EchoServer echo;
+  ASSERT_NE(echo.server, nullptr);
+  auto open = RawConnection::Connect(echo.server->port());
+  ASSERT_TRUE(open.ok());
+  ASSERT_TRUE((*open)->Request("GET", "/before").ok());
+  echo.server->StopAccepting();
+  echo.server->StopAccepting();  // idempotent
+  EXPECT_FALSE(RawConnection::Connect(echo.server->port(), 2s).ok());
+  auto after = (*open)->Request("GET", "/after");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->status, 200);
+  echo.server->Stop();
+  echo.server->StopAccepting();  // a no-op after Stop
+}
+
 TEST(ServerTest, QueryParamDecodes) {
   ServerRequest req;
   req.query = "a=1&since=12&name=x%2By+z&flag&a=2";

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +24,11 @@
 #include "sluice/flood/report.h"
 #include "sluice/flood/schedule.h"
 #include "sluice/flood/threshold.h"
+
+namespace sluice::kafka {
+class Producer;
+struct ProducerOptions;
+}  // namespace sluice::kafka
 
 namespace sluice::flood {
 
@@ -76,6 +82,10 @@ struct RunOptions {
   std::vector<std::string> threshold_texts;
   // Ids listed per verification list. Default 100.
   int64_t max_listed = 100;
+  // Makes the producer from the options the run sets up. Empty (default): kafka::Producer::Create.
+  // sluice-flood --via sets one that sends through sluice-gateway (via_gateway.h).
+  std::function<Result<std::unique_ptr<kafka::Producer>>(const kafka::ProducerOptions&)>
+      make_producer;
   // For the report's environment section.
   std::string command_line;
   std::string tool_version;

@@ -180,6 +180,11 @@ class Server {
   // Runs `fn` on an I/O thread soon.
   void Post(std::function<void()> fn);
 
+  // Closes the listening socket: connections attempted from now on are refused, while open
+  // connections are served as before (the first step of a graceful drain). Idempotent; a no-op
+  // after Stop. Must not be called from an I/O thread (it waits for one).
+  void StopAccepting();
+
   // Stops accepting, closes every connection, drops pending timers, joins the I/O threads.
   // Idempotent.
   void Stop();

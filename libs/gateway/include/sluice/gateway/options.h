@@ -1,0 +1,94 @@
+// GatewayOptions: everything sluice-gateway can be told, with defaults, and how a config file maps
+// to it (schemas/gateway.config.schema.json is the format; docs/GATEWAY.md the reference).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "sluice/core/status.h"
+
+namespace sluice::config {
+class Config;
+struct LoadOptions;
+}  // namespace sluice::config
+
+namespace sluice::gateway {
+
+// Thread-safety: a value type.
+struct GatewayOptions {
+  // --- listener (http.*) ---
+  // host:port of the API, /metrics, /healthz and /readyz. Default 127.0.0.1:8088; port 0 picks a
+  // free one (printed on stdout at start).
+  std::string http_host = "127.0.0.1";
+  uint16_t http_port = 8088;
+  // I/O threads of the HTTP server. Default 2.
+  int io_threads = 2;
+  // TLS certificate chain and key (PEM). Both empty (default): plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+
+  // --- Kafka (kafka.*) ---
+  // Required.
+  std::string bootstrap;
+  // librdkafka properties for the producer (acks=all and idempotence are always on).
+  std::map<std::string, std::string> kafka_properties;
+
+  // --- routing.* ---
+  // sObject -> topic. Others go to default_topic with {object} = the lower-cased sObject.
+  std::map<std::string, std::string> topics;
+  // Default "sf.{object}.events".
+  std::string default_topic = "sf.{object}.events";
+
+  // --- auth.* ---
+  // The token file (schemas/gateway.tokens.schema.json). Required unless allow_anonymous.
+  std::string tokens_file;
+  // Accept requests without a token, writing any topic. Default false; for loopback test rigs only.
+  bool allow_anonymous = false;
+
+  // --- limits.* ---
+  // Request body bytes; more answers 413. Default 10 MB.
+  size_t max_body_bytes = 10 * 1000 * 1000;
+  // Events per request; more answers 413. Default 1,000.
+  size_t max_events = 1000;
+  // One event's bytes; more answers 413. Default 1 MiB.
+  size_t max_event_bytes = 1024 * 1024;
+  // JSON nesting inside one event. Default 8.
+  int max_depth = 8;
+  // Request line plus headers; more answers 431. Default 16 KiB.
+  size_t max_header_bytes = 16 * 1024;
+  // Open connections; more are closed at once. Default 20,000.
+  size_t max_connections = 20000;
+  // A request must arrive completely within this once its first byte came (slowloris).
+  // Default 10 s.
+  std::chrono::milliseconds read_timeout{10'000};
+  // A keep-alive connection may idle this long between requests. Default 120 s.
+  std::chrono::milliseconds idle_timeout{120'000};
+  // Events produced but not yet acknowledged, over all requests; a request that would pass it
+  // answers 429. Default 200,000.
+  int64_t max_unacked_events = 200'000;
+  // The broker must acknowledge every event of a request within this (librdkafka's
+  // message.timeout.ms), or the request answers 503. Default 10 s.
+  std::chrono::milliseconds ack_timeout{10'000};
+  // Retry-After of 503 answers. Default 2 s. (429s say when tokens or room return, at least 1 s.)
+  std::chrono::milliseconds retry_after{2'000};
+
+  // --- shutdown, logging ---
+  // On SIGTERM: how long requests in flight may take to be answered. Default 30 s.
+  std::chrono::milliseconds shutdown_deadline{30'000};
+  std::string log_level = "info";
+  bool log_json = true;
+
+  Status Validate() const;
+};
+
+// Reads a loaded config (schemas/gateway.config.schema.json) into options; defaults fill what the
+// file leaves out. InvalidArgument naming the key for values the schema cannot check.
+Result<GatewayOptions> GatewayOptionsFromConfig(const config::Config& config);
+
+// Sets the SLUICE_GATEWAY_ environment override rules on `options`.
+void SetEnvOverrides(config::LoadOptions* options);
+
+}  // namespace sluice::gateway
