@@ -25,7 +25,9 @@ struct Deleter {
 // librdkafka's log lines go to the "kafka" logger (at debug: the tool reports errors itself).
 void LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf) {
   static const auto logger = GetLogger("kafka");
-  logger->log(level <= 3 ? spdlog::level::warn : spdlog::level::debug, "{}: {}", fac, buf);
+  LogWith(*logger, level <= 3 ? spdlog::level::warn : spdlog::level::debug,
+          {{"facility", fac != nullptr ? fac : ""}, {"syslog_level", level}}, "{}: {}",
+          fac != nullptr ? fac : "", buf != nullptr ? buf : "");
 }
 
 Status Set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {

@@ -576,6 +576,11 @@ class Simulator::Impl {
 
   http::ServerResponse OAuthToken(const http::ServerRequest& req) {
     auto error = [](const std::string& code, const std::string& description) {
+      // What was refused and why, never what was offered (a wrong secret is often a right one
+      // for another org).
+      LogWith(*GetLogger("sfsim"), spdlog::level::info,
+              {{"event", "token_refused"}, {"error_code", code}}, "token request refused: {} ({})",
+              code, description);
       return Json(400, OAuthErrorBody({code, description}));
     };
     if (req.method != "POST") {
@@ -615,12 +620,14 @@ class Simulator::Impl {
       }
       OAuthError e;
       auto sub = jwt_->Verify(form["assertion"], policy, ctx_.wall_ms / 1000, &e);
-      if (!sub.ok()) return Json(400, OAuthErrorBody(e));
+      if (!sub.ok()) return error(e.error, e.description);
       subject = *sub;
     } else {
       return error("unsupported_grant_type", "grant type not supported");
     }
     std::string token = tokens_.Issue(ctx_.now);
+    LogWith(*GetLogger("sfsim"), spdlog::level::debug,
+            {{"event", "token_issued"}, {"grant", grant}}, "token issued ({})", grant);
     std::string issued_at = std::to_string(ctx_.wall_ms);
     std::string id_url =
         "https://login.salesforce.com/id/" + options_.org.org_id + "/" + options_.org.user_id;

@@ -2,6 +2,7 @@
 // conf and security debug contexts on) drains, refreshes its token, and stops; its whole log is
 // scanned for the client secret, the Kafka SASL password and any Salesforce access token.
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 #include <fstream>
 #include <regex>
@@ -68,6 +69,33 @@ TEST(SecretsTest, ATraceLevelRunLogsNoSecret) {
   EXPECT_GT(text.size(), 10'000u);
   const auto leaks = Leaks(text);
   EXPECT_TRUE(leaks.empty()) << "leaked: " << ::testing::PrintToString(leaks);
+
+  // Every line is one JSON object naming the instance, and the important lines carry fields:
+  // the assignment names its partitions, the token lines their org.
+  std::istringstream lines(text);
+  int assigned = 0, tokens = 0, n = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++n;
+    rapidjson::Document doc;
+    doc.Parse(line.c_str(), line.size());
+    ASSERT_TRUE(!doc.HasParseError() && doc.IsObject()) << "line " << n << ": " << line;
+    ASSERT_TRUE(doc.HasMember("instance") && doc["instance"].IsString()) << line;
+    EXPECT_STREQ(doc["instance"].GetString(), "relay-0");
+    if (!doc.HasMember("event")) continue;
+    const std::string event = doc["event"].GetString();
+    if (event == "assigned") {
+      ++assigned;
+      EXPECT_TRUE(doc["count"].IsUint64()) << line;
+      EXPECT_NE(std::string(doc["partitions"].GetString()).find((*h)->topic() + "["),
+                std::string::npos)
+          << line;
+    } else if (event == "token_obtained" || event == "token_refreshed") {
+      ++tokens;
+      EXPECT_TRUE(doc["org_id"].IsString()) << line;
+    }
+  }
+  EXPECT_GE(assigned, 1);
+  EXPECT_GE(tokens, 2);
 }
 
 }  // namespace
