@@ -409,7 +409,7 @@ void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission ad
           (void)scheduler_->Complete(e->sched_id);
           e->in_scheduler = false;
         }
-        metrics_.delivered->Increment();
+        metrics_.Delivered(e->msg.topic).Increment();
         if (e->msg.timestamp_ms > 0) {
           metrics_.delivery_latency->Record(static_cast<uint64_t>(
               std::max<int64_t>(0, clock_.WallMillis() - e->msg.timestamp_ms)));
@@ -511,7 +511,7 @@ void Engine::OnDeadLettered(EventRecord& e, const envelope::DlqInfo& info) {
     Drop(e);
     return;
   }
-  metrics_.CountDeadLetter(info.error_class, info.error_code);
+  metrics_.CountDeadLetter(info.source_topic, info.error_class, info.error_code);
   if (parts_.store && e.valid) {
     // Remembered so that a redelivery after a crash does not dead-letter it twice; not waited for
     // (the DLQ ack is what makes the outcome durable).

@@ -137,7 +137,7 @@ void Intake::Take(std::vector<kafka::Message>& messages, int64_t now_ms, IntakeO
     PartitionState* ps = book_.Find(kafka::TopicPartition{msg.topic, msg.partition});
     if (ps == nullptr || ps->revoking) continue;  // not ours (any more)
     ps->last_progress_ms = now_ms;
-    metrics_.consumed->Increment();
+    metrics_.Consumed(msg.topic).Increment();
     if (Status s = tracker_.Track(ps->id, msg.offset); !s.ok()) {
       // A rewind (seek after an error): the first occurrence is still being handled.
       LogWith(*log_, spdlog::level::warn,

@@ -133,6 +133,10 @@ TEST(RelayTest, DeliversFiftyThousandEventsExactlyOnceInKeyOrder) {
       seconds(30)));
   EXPECT_EQ(h->MetricValue(0, "sluice_relay_consumed_total").value_or(-1), sentinels.size())
       << "the restarted relay read records the stopped one had resolved";
+  // Counted per source topic: the one series of this test's topic holds them all.
+  EXPECT_EQ(
+      h->MetricValue(0, "sluice_relay_consumed_total{topic=\"" + h->topic() + "\"}").value_or(-1),
+      sentinels.size());
   EXPECT_EQ(h->MetricValue(0, "sluice_relay_skipped_duplicates_total").value_or(-1), 0);
   auto stats = h->Stats();
   ASSERT_TRUE(stats.ok());

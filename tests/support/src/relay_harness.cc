@@ -268,10 +268,22 @@ std::optional<double> RelayHarness::MetricValue(int index, const std::string& sa
   if (!body.ok()) return std::nullopt;
   std::istringstream in(*body);
   std::string line;
+  const bool one_series = sample.find('{') != std::string::npos;
+  std::optional<double> sum;
   while (std::getline(in, line)) {
-    if (line.rfind(sample + " ", 0) == 0) return std::stod(line.substr(sample.size() + 1));
+    if (line.rfind(sample, 0) != 0 || line.size() <= sample.size()) continue;
+    const char next = line[sample.size()];
+    if (next == ' ') {
+      const double v = std::stod(line.substr(sample.size() + 1));
+      if (one_series) return v;
+      sum = sum.value_or(0) + v;
+    } else if (next == '{' && !one_series) {
+      const size_t close = line.rfind('}');
+      if (close == std::string::npos || close + 1 >= line.size()) continue;
+      sum = sum.value_or(0) + std::stod(line.substr(close + 2));
+    }
   }
-  return std::nullopt;
+  return sum;
 }
 
 bool RelayHarness::WaitFor(const std::function<bool()>& pred, Ms timeout) {
