@@ -84,7 +84,7 @@ Status LoadConfig(const std::string& path, Flags* f) {
     return Status::Ok();
   };
   str("bootstrap", &f->kafka.bootstrap);
-  f->kafka.config_properties = cfg.GetStringMap("/kafka");
+  ASSIGN_OR_RETURN(f->kafka.config_properties, cfg.GetPropertyMap("/kafka"));
   str("topic", &f->topic);
   int64_t partitions = f->partitions;
   i64("partitions", &partitions);

@@ -10,6 +10,7 @@
 
 #include "sluice/testing/relay_harness.h"
 #include "sluice/testing/sfsim_process.h"
+#include "sluice/testing/temp_file.h"
 
 namespace sluice::testing {
 namespace {
@@ -37,9 +38,12 @@ TEST(SecretsTest, TheScanFindsEachSecret) {
 }
 
 TEST(SecretsTest, ATraceLevelRunLogsNoSecret) {
+  // The SASL password from a file (kafka.properties sasl.password_file), as a mounted secret.
+  TempFile password_file(std::string(kSaslPassword) + "\n", ".secret");
   RelayHarness::Options options;
   options.log_level = "trace";
-  options.kafka_properties = {{"sasl.password", kSaslPassword}, {"debug", "conf,security"}};
+  options.kafka_properties = {{"sasl.password_file", password_file.path()},
+                              {"debug", "conf,security"}};
   auto h = RelayHarness::Create(options);
   ASSERT_TRUE(h.ok()) << h.status();
   std::vector<TestEvent> first, second;
