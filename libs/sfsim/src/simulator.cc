@@ -586,6 +586,9 @@ class Simulator::Impl {
     if (req.method != "POST") {
       return error("invalid_request", "must use HTTP POST");
     }
+    // A scheduled refusal: the credentials are right, but the org refuses them for a while (an
+    // admin revoked the app, a password expired), as tests of the relay's auth handling need.
+    if (FaultRoll("refuse_auth", 0)) return error("invalid_client", "invalid client credentials");
     auto form = ParseForm(req.body);
     const std::string& grant = form["grant_type"];
     std::string subject;
@@ -1681,7 +1684,8 @@ class Simulator::Impl {
       usage_.Add(now, std::max<int64_t>(0, options_.limits.daily_api_requests - used));
     } else if (kind == "reset_usage") {
       usage_.Clear();
-    } else if (kind == "unavailable" || kind == "reset" || kind == "slow" || kind == "lock_rows") {
+    } else if (kind == "unavailable" || kind == "reset" || kind == "slow" || kind == "lock_rows" ||
+               kind == "refuse_auth") {
       if (duration_ms < 0) return AdminError(400, "duration_ms (or duration) is required");
       ScheduledFault f;
       f.kind = kind;

@@ -312,6 +312,40 @@ TEST(RelayTest, TokenExpiryMidRunCausesOneRefresh) {
   EXPECT_TRUE(dlq->empty());
 }
 
+// Refused credentials are counted, and the relay is not ready while they last: /readyz says why,
+// sluice_relay_ready is 0, nothing is sent or dead-lettered. Once a token is had again, it drains.
+TEST(RelayTest, RefusedCredentialsCountAndMakeTheRelayUnreadyUntilTheyWork) {
+  auto h = MakeHarness();
+  ASSERT_NE(h, nullptr);
+  auto events = ContactEvents(500, 100);
+  ASSERT_TRUE(h->Produce(events).ok());
+  ASSERT_TRUE(h->sfsim().ScheduleFault(R"({"kind":"refuse_auth","duration":"6s"})").ok());
+  ASSERT_TRUE(h->StartRelay().ok());
+  ASSERT_TRUE(RelayHarness::WaitFor(
+      [&] {
+        auto r = h->Get(0, "/readyz");
+        return r.ok() && r->first == 503 &&
+               r->second.find("authentication failing") != std::string::npos;
+      },
+      seconds(20)))
+      << "not unready for refused credentials";
+  EXPECT_GE(h->MetricValue(0, "sluice_relay_auth_failures_total").value_or(0), 1);
+  EXPECT_EQ(h->MetricValue(0, "sluice_relay_ready").value_or(-1), 0);
+  EXPECT_EQ(h->MetricValue(0, "sluice_relay_requests_sent_total").value_or(-1), 0);
+  // The refusal ends: the retry (at most 4 s after the last) gets a token and the relay drains.
+  ASSERT_TRUE(h->WaitForLedger(events.size(), minutes(1)));
+  ASSERT_TRUE(RelayHarness::WaitFor(
+      [&] {
+        auto r = h->Get(0, "/readyz");
+        return r.ok() && r->first == 200;
+      },
+      seconds(20)));
+  EXPECT_EQ(h->MetricValue(0, "sluice_relay_ready").value_or(-1), 1);
+  auto dlq = h->ReadDlq(0, Ms(500));
+  ASSERT_TRUE(dlq.ok());
+  EXPECT_TRUE(dlq->empty());
+}
+
 TEST(RelayTest, ExhaustedDailyAllocationPausesWithoutDeadLettering) {
   RelayHarness::Options options;
   options.sfsim_flags = {"--daily-api-requests", "1000000"};

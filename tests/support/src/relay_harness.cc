@@ -263,6 +263,13 @@ Result<std::string> RelayHarness::Metrics(int index) {
   return r.body;
 }
 
+Result<std::pair<int, std::string>> RelayHarness::Get(int index, const std::string& path) {
+  auto it = relay_ports_.find(index);
+  if (it == relay_ports_.end()) return NotFoundError("no relay " + std::to_string(index));
+  ASSIGN_OR_RETURN(RawResponse r, HttpCall(it->second, "GET", path, {}, "", Ms(5'000)));
+  return std::pair<int, std::string>(r.status, r.body);
+}
+
 std::optional<double> RelayHarness::MetricValue(int index, const std::string& sample) {
   auto body = Metrics(index);
   if (!body.ok()) return std::nullopt;

@@ -92,6 +92,8 @@ class RelayHarness {
   Result<std::vector<DlqRow>> ReadDlq(size_t expected, std::chrono::milliseconds timeout);
   // GET the relay's /metrics.
   Result<std::string> Metrics(int index = 0);
+  // GET `path` (e.g. "/readyz") on relay `index`'s HTTP surface: the status and the body.
+  Result<std::pair<int, std::string>> Get(int index, const std::string& path);
   // A sample of the relay's /metrics, or nullopt when there is none. A bare metric name sums every
   // series of that name (e.g. sluice_relay_delivered_total over its topics); a name with labels
   // (`name{topic="t"}`, as rendered) is that one series.
