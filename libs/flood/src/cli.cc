@@ -66,6 +66,7 @@ Status LoadConfig(const std::string& path, Flags* f) {
   options.schema_name = "flood.config.schema.json";
   options.env_prefix = kEnvPrefix;
   options.env_dotted_maps = {"/kafka"};
+  options.env_ignore = {"SLUICE_FLOOD_LOG_LEVEL"};  // read by tools/flood/main.cc
   ASSIGN_OR_RETURN(config::Config cfg, cli::LoadConfigFile(path, FloodConfigSchema(), options));
   const auto str = [&](const char* key, std::string* out) {
     if (cfg.Has(std::string("/") + key)) *out = cfg.GetString(std::string("/") + key, *out);

@@ -71,6 +71,7 @@ class RelayHarness {
   ~RelayHarness();
 
   const std::string& topic() const { return topic_; }
+  const std::string& bootstrap() const { return bootstrap_; }
   std::string dlq_topic() const { return topic_ + ".dlq"; }
   SfsimProcess& sfsim() { return *sfsim_; }
 
