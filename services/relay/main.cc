@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sluice-relay: unknown log level '%s'\n", options->log_level.c_str());
     return 2;
   }
+  // Every line names the instance, so lines from many relays can be told apart in one store.
+  sluice::SetProcessLogFields({{"instance", options->instance_id}});
   auto fail = [](const sluice::Status& s) {
     std::fprintf(stderr, "sluice-relay: %s\n", s.ToString().c_str());
     return 1;

@@ -389,8 +389,11 @@ int main(int argc, char** argv) {
 
   std::printf("sluice-sfsim listening on %s\n", http_server->BaseUrl().c_str());
   std::fflush(stdout);
-  log->info("listening on {} (client_id={}, {} objects, {} io threads)", http_server->BaseUrl(),
-            sim.org.client_id, sim.org.objects.size(), server.io_threads);
+  sluice::LogWith(
+      *log, spdlog::level::info,
+      {{"event", "listening"}, {"url", http_server->BaseUrl()}, {"io_threads", server.io_threads}},
+      "listening on {} (client_id={}, {} objects, {} io threads)", http_server->BaseUrl(),
+      sim.org.client_id, sim.org.objects.size(), server.io_threads);
 
   while (!shutdown->WaitFor(std::chrono::seconds(1))) {
   }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -85,9 +86,15 @@ int main(int argc, char** argv) {
     return status;
   }
 
+  // Warnings and errors by default; SLUICE_FLOOD_LOG_LEVEL=debug (or trace, info, ...) shows the
+  // libraries' and librdkafka's own lines on stderr.
   sluice::LoggingOptions lo;
-  lo.level = "warn";
-  sluice::SetupLogging("sluice-flood", lo);
+  const char* level = std::getenv("SLUICE_FLOOD_LOG_LEVEL");
+  lo.level = level != nullptr ? level : "warn";
+  if (!sluice::SetupLogging("sluice-flood", lo)) {
+    std::fprintf(stderr, "sluice-flood: SLUICE_FLOOD_LOG_LEVEL: unknown level '%s'\n", level);
+    return 2;
+  }
   auto shutdown = sluice::InstallSignalHandlers();
 
   sluice::flood::RunOptions run = cmd->run;

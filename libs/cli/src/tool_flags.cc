@@ -102,7 +102,18 @@ Result<std::map<std::string, std::string>> KafkaProperties(const KafkaFlags& fla
       return InvalidArgumentError("-X expects key=value (a librdkafka property), got '" + Cut(p) +
                                   "'");
     }
-    out[p.substr(0, eq)] = p.substr(eq + 1);
+    std::string key = p.substr(0, eq);
+    std::string value = p.substr(eq + 1);
+    // -X sasl.password_file=PATH: the secret stays off the command line (and out of `ps`).
+    if (key.size() > 5 && key.ends_with("_file")) {
+      auto secret = config::ReadSecretFile(value);
+      if (!secret.ok()) {
+        return Status(secret.status().code(), "-X " + Cut(key) + ": " + secret.status().message());
+      }
+      key.resize(key.size() - 5);
+      value = std::move(secret).value();
+    }
+    out[key] = std::move(value);
   }
   if (!flags.bootstrap.empty()) {
     out.erase("bootstrap.servers");  // --bootstrap wins

@@ -279,22 +279,54 @@ Result<std::string> Config::GetSecret(std::string_view ptr) const {
   }
   std::filesystem::path path(std::string(f->GetString(), f->GetStringLength()));
   if (path.is_relative() && !impl_->base_dir.empty()) path = impl_->base_dir / path;
+  auto secret = ReadSecretFile(path.string());
+  if (!secret.ok()) {
+    return Status(secret.status().code(),
+                  impl_->Where(file_ptr) + ": " + secret.status().message());
+  }
+  return secret;
+}
+
+Result<std::map<std::string, std::string>> Config::GetPropertyMap(std::string_view ptr) const {
+  std::map<std::string, std::string> out = GetStringMap(ptr);
+  constexpr std::string_view kSuffix = "_file";
+  std::vector<std::string> file_keys;
+  for (const auto& [key, value] : out) {
+    if (key.size() > kSuffix.size() && key.ends_with(kSuffix)) file_keys.push_back(key);
+  }
+  for (const std::string& file_key : file_keys) {
+    const std::string name = file_key.substr(0, file_key.size() - kSuffix.size());
+    const std::string member_ptr = std::string(ptr) + "/" + internal::EscapeToken(file_key);
+    if (out.count(name) > 0) {
+      return InvalidArgumentError(impl_->Where(member_ptr) + ": set either " + name + " or " +
+                                  file_key + ", not both");
+    }
+    std::filesystem::path path(out[file_key]);
+    if (path.is_relative() && !impl_->base_dir.empty()) path = impl_->base_dir / path;
+    auto value = ReadSecretFile(path.string());
+    if (!value.ok()) {
+      return Status(value.status().code(),
+                    impl_->Where(member_ptr) + ": " + value.status().message());
+    }
+    out.erase(file_key);
+    out[name] = std::move(value).value();
+  }
+  return out;
+}
+
+Result<std::string> ReadSecretFile(const std::string& path) {
   bool too_large = false;
-  auto contents = ReadCapped(path.string(), kMaxSecretBytes, &too_large);
+  auto contents = ReadCapped(path, kMaxSecretBytes, &too_large);
   if (!contents.ok()) {
-    return Status(contents.status().code(), impl_->Where(file_ptr) +
-                                                ": cannot read secret file \"" + path.string() +
-                                                "\": " + contents.status().message());
+    return Status(contents.status().code(),
+                  "cannot read secret file \"" + path + "\": " + contents.status().message());
   }
   if (too_large) {
-    return InvalidArgumentError(impl_->Where(file_ptr) + ": secret file \"" + path.string() +
-                                "\" is larger than " + std::to_string(kMaxSecretBytes) + " bytes");
+    return InvalidArgumentError("secret file \"" + path + "\" is larger than " +
+                                std::to_string(kMaxSecretBytes) + " bytes");
   }
   std::string secret = Trim(*contents);
-  if (secret.empty()) {
-    return InvalidArgumentError(impl_->Where(file_ptr) + ": secret file \"" + path.string() +
-                                "\" is empty");
-  }
+  if (secret.empty()) return InvalidArgumentError("secret file \"" + path + "\" is empty");
   return secret;
 }
 

@@ -133,7 +133,10 @@ Status Config::Impl::ApplyOverrides(const LoadOptions& options,
         }
         in_dotted_map = last && options.env_dotted_maps.count(pointer) > 0;
         if (child == nullptr && in_dotted_map && !KeepsUnderscores(key)) {
-          std::replace(key.begin(), key.end(), '_', '.');
+          // "sasl_password_file" is sasl.password read from a file (Config::GetPropertyMap):
+          // the suffix keeps its '_'.
+          const bool file = key.size() > 5 && key.ends_with("_file");
+          std::replace(key.begin(), key.end() - (file ? 5 : 0), '_', '.');
           for (auto& m : node->GetObject()) {
             if (std::string_view(m.name.GetString(), m.name.GetStringLength()) == key) {
               child = &m.value;

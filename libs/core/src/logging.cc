@@ -5,18 +5,65 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdio>
 #include <mutex>
 
+#include "sluice/core/utf8.h"
+
 namespace sluice {
 namespace {
+
+thread_local const std::initializer_list<LogField>* t_fields = nullptr;
+// Rendered once by SetProcessLogFields; read by the formatters on every line.
+std::string g_process_json;
+std::string g_process_text;
+
+// JsonEscape of text that may not be UTF-8: each byte that does not start a valid sequence is
+// written as U+FFFD, so the line stays valid JSON whatever a peer sent.
+void AppendEscapedUtf8(std::string_view in, std::string& out) {
+  while (!in.empty()) {
+    auto bad = FindInvalidUtf8(in);
+    size_t good = bad ? *bad : in.size();
+    out += JsonEscape(in.substr(0, good));
+    if (!bad) break;
+    out += "\ufffd";
+    in.remove_prefix(good + 1);
+  }
+}
+
+bool IsReservedKey(std::string_view key) {
+  return key == "ts" || key == "level" || key == "logger" || key == "msg";
+}
+
+// Fields of the line (if any), then the process's.
+class FieldsFlag final : public spdlog::custom_flag_formatter {
+ public:
+  explicit FieldsFlag(bool json) : json_(json) {}
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string out;
+    if (t_fields != nullptr) {
+      for (const LogField& f : *t_fields) json_ ? f.AppendJson(out) : f.AppendText(out);
+    }
+    out += json_ ? g_process_json : g_process_text;
+    dest.append(out.data(), out.data() + out.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<FieldsFlag>(json_);
+  }
+
+ private:
+  bool json_;
+};
 
 // spdlog's %v writes the message raw; this flag writes it JSON-escaped so every line parses.
 class EscapedMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    std::string escaped = JsonEscape(std::string_view(msg.payload.data(), msg.payload.size()));
+    std::string escaped;
+    AppendEscapedUtf8(std::string_view(msg.payload.data(), msg.payload.size()), escaped);
     dest.append(escaped.data(), escaped.data() + escaped.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -61,10 +108,14 @@ class LevelNameFlag final : public spdlog::custom_flag_formatter {
 std::unique_ptr<spdlog::formatter> MakeFormatter(bool json) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (json) {
-    formatter->add_flag<EscapedMessageFlag>('*').add_flag<LevelNameFlag>('@').set_pattern(
-        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%@","logger":"%n","msg":"%*"})");
+    formatter->add_flag<EscapedMessageFlag>('*')
+        .add_flag<LevelNameFlag>('@')
+        .add_flag<FieldsFlag>('&', true)
+        .set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%@","logger":"%n","msg":"%*"%&})");
   } else {
-    formatter->add_flag<LevelNameFlag>('@').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%@%$ [%n] %v");
+    formatter->add_flag<LevelNameFlag>('@')
+        .add_flag<FieldsFlag>('&', false)
+        .set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%@%$ [%n] %v%&");
   }
   return formatter;
 }
@@ -104,6 +155,81 @@ std::string JsonEscape(std::string_view in) {
     }
   }
   return out;
+}
+
+void LogField::AppendJson(std::string& out) const {
+  out += ",\"";
+  if (IsReservedKey(key_)) out += '_';
+  AppendEscapedUtf8(key_, out);
+  out += "\":";
+  AppendJsonValue(out);
+}
+
+void LogField::AppendJsonValue(std::string& out) const {
+  switch (kind_) {
+    case Kind::kString:
+      out += '"';
+      AppendEscapedUtf8(str_, out);
+      out += '"';
+      break;
+    case Kind::kInt:
+      out += std::to_string(int_);
+      break;
+    case Kind::kUint:
+      out += std::to_string(uint_);
+      break;
+    case Kind::kDouble: {
+      if (!std::isfinite(double_)) {
+        out += "null";
+        break;
+      }
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.17g", double_);
+      out += buf;
+      break;
+    }
+    case Kind::kBool:
+      out += int_ != 0 ? "true" : "false";
+      break;
+  }
+}
+
+void LogField::AppendText(std::string& out) const {
+  out += ' ';
+  out.append(key_);
+  out += '=';
+  if (kind_ != Kind::kString) {
+    AppendJsonValue(out);
+    return;
+  }
+  bool plain = !str_.empty();
+  for (unsigned char c : str_) {
+    if (c <= ' ' || c == '"' || c == '\\' || c == '=') plain = false;
+  }
+  if (plain) {
+    out.append(str_);
+  } else {
+    out += '"';
+    AppendEscapedUtf8(str_, out);
+    out += '"';
+  }
+}
+
+namespace logging_internal {
+ScopedFields::ScopedFields(std::initializer_list<LogField> fields)
+    : previous_(t_fields), fields_(fields) {
+  t_fields = &fields_;
+}
+ScopedFields::~ScopedFields() { t_fields = previous_; }
+}  // namespace logging_internal
+
+void SetProcessLogFields(std::initializer_list<LogField> fields) {
+  g_process_json.clear();
+  g_process_text.clear();
+  for (const LogField& f : fields) {
+    f.AppendJson(g_process_json);
+    f.AppendText(g_process_text);
+  }
 }
 
 bool SetupLogging(std::string_view program, const LoggingOptions& options) {

@@ -49,7 +49,7 @@ Status LoadConfig(const std::string& path, Flags* f) {
   lo.env_dotted_maps = {"/kafka"};
   ASSIGN_OR_RETURN(config::Config cfg, cli::LoadConfigFile(path, ConfigSchema(), lo));
   if (cfg.Has("/bootstrap")) f->kafka.bootstrap = cfg.GetString("/bootstrap", f->kafka.bootstrap);
-  f->kafka.config_properties = cfg.GetStringMap("/kafka");
+  ASSIGN_OR_RETURN(f->kafka.config_properties, cfg.GetPropertyMap("/kafka"));
   if (cfg.Has("/topic")) f->topic = cfg.GetString("/topic", f->topic);
   for (const auto& [key, out] :
        {std::pair{"/timeout", &f->timeout}, std::pair{"/idle_timeout", &f->idle_timeout}}) {

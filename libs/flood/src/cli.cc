@@ -74,6 +74,7 @@ Status LoadConfig(const std::string& path, Flags* f) {
   options.schema_name = "flood.config.schema.json";
   options.env_prefix = kEnvPrefix;
   options.env_dotted_maps = {"/kafka"};
+  options.env_ignore = {"SLUICE_FLOOD_LOG_LEVEL"};  // read by tools/flood/main.cc
   ASSIGN_OR_RETURN(config::Config cfg, cli::LoadConfigFile(path, FloodConfigSchema(), options));
   const auto str = [&](const char* key, std::string* out) {
     if (cfg.Has(std::string("/") + key)) *out = cfg.GetString(std::string("/") + key, *out);
@@ -92,7 +93,7 @@ Status LoadConfig(const std::string& path, Flags* f) {
     return Status::Ok();
   };
   str("bootstrap", &f->kafka.bootstrap);
-  f->kafka.config_properties = cfg.GetStringMap("/kafka");
+  ASSIGN_OR_RETURN(f->kafka.config_properties, cfg.GetPropertyMap("/kafka"));
   str("topic", &f->topic);
   int64_t partitions = f->partitions;
   i64("partitions", &partitions);

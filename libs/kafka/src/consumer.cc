@@ -282,9 +282,19 @@ class ConsumerImpl final : public Consumer {
       Status s = cooperative
                      ? StatusFromError(rd_kafka_incremental_assign(rk, partitions), "assign")
                      : StatusFromResp(rd_kafka_assign(rk, partitions), "assign");
-      if (!s.ok()) logger->error("rebalance: {}", s.message());
-      logger->debug("rebalance: assigned {} partitions ({})", parts.size(),
-                    cooperative ? "cooperative" : "eager");
+      if (!s.ok()) {
+        LogWith(*logger, spdlog::level::err,
+                {{"event", "assign_failed"},
+                 {"error_code", StatusCodeName(s.code())},
+                 {"error", s.message()}},
+                "rebalance: {}", s.message());
+      }
+      LogWith(*logger, spdlog::level::debug,
+              {{"event", "rebalance_assigned"},
+               {"count", parts.size()},
+               {"protocol", cooperative ? "cooperative" : "eager"}},
+              "rebalance: assigned {} partitions ({})", parts.size(),
+              cooperative ? "cooperative" : "eager");
       if (options_.listener != nullptr && !parts.empty()) {
         CallListener([&] { options_.listener->OnAssigned(*this, parts); });
       }
@@ -343,10 +353,19 @@ class ConsumerImpl final : public Consumer {
                                rd_kafka_topic_partition_list_t* offsets, void*) {
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
       Status s = internal::FirstPartitionError(offsets, "commit offset for");
-      if (!s.ok()) GetLogger("kafka")->warn("{}", s.message());
+      if (!s.ok()) {
+        LogWith(*GetLogger("kafka"), spdlog::level::warn,
+                {{"event", "commit_failed"}, {"error_code", StatusCodeName(s.code())}}, "{}",
+                s.message());
+      }
       return;
     }
-    GetLogger("kafka")->warn("{}", StatusFromResp(err, "commit").message());
+    Status s = StatusFromResp(err, "commit");
+    LogWith(*GetLogger("kafka"), spdlog::level::warn,
+            {{"event", "commit_failed"},
+             {"error_code", StatusCodeName(s.code())},
+             {"kafka_error", rd_kafka_err2name(err)}},
+            "{}", s.message());
   }
 
   const ConsumerOptions options_;

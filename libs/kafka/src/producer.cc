@@ -437,8 +437,9 @@ class ProducerImpl final : public Producer {
     // no broker is reachable is worth a warning of its own.
     auto level =
         err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? spdlog::level::warn : spdlog::level::debug;
-    GetLogger("kafka")->log(level, "producer: {} ({})", reason != nullptr ? reason : "",
-                            rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
+    const char* name = rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err));
+    LogWith(*GetLogger("kafka"), level, {{"event", "producer_error"}, {"kafka_error", name}},
+            "producer: {} ({})", reason != nullptr ? reason : "", name);
   }
 
   const ProducerOptions options_;

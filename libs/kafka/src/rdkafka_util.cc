@@ -31,8 +31,10 @@ void LogCallback(const rd_kafka_t* rk, int level, const char* facility, const ch
     spd_level = spdlog::level::debug;
   }
   if (!logger->should_log(spd_level)) return;
-  logger->log(spd_level, "{} {}: {}", rk != nullptr ? rd_kafka_name(rk) : "rdkafka",
-              facility != nullptr ? facility : "", text != nullptr ? text : "");
+  const char* client = rk != nullptr ? rd_kafka_name(rk) : "rdkafka";
+  const char* fac = facility != nullptr ? facility : "";
+  LogWith(*logger, spd_level, {{"client", client}, {"facility", fac}, {"syslog_level", level}},
+          "{} {}: {}", client, fac, text != nullptr ? text : "");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sluice/core/logging.h"
+
 namespace sluice::relay {
 
 using Ms = std::chrono::milliseconds;
@@ -31,20 +33,32 @@ void DlqWriter::EnsureTopic(const std::string& source_topic) {
     return;
   }
   if (!options_.dlq_create_missing) {
-    log_->error(
-        "DLQ topic {} does not exist and dlq.create_missing is false: dead letters for {} "
-        "will wait until it exists",
-        dlq, source_topic);
+    LogWith(*log_, spdlog::level::err,
+            {{"event", "dlq_topic_missing"}, {"dlq_topic", dlq}, {"topic", source_topic}},
+            "DLQ topic {} does not exist and dlq.create_missing is false: dead letters for {} "
+            "will wait until it exists",
+            dlq, source_topic);
     return;
   }
   int partitions = 1;
   if (auto n = admin_.PartitionCount(source_topic); n.ok()) partitions = *n;
   Status s = admin_.CreateTopic(dlq, partitions);
   if (s.ok() || s.code() == StatusCode::kAlreadyExists) {
-    log_->info("DLQ topic {} ready ({} partitions)", dlq, partitions);
+    LogWith(*log_, spdlog::level::info,
+            {{"event", "dlq_topic_ready"},
+             {"dlq_topic", dlq},
+             {"topic", source_topic},
+             {"partitions", partitions}},
+            "DLQ topic {} ready ({} partitions)", dlq, partitions);
     ready_.insert(dlq);
   } else {
-    log_->error("could not create DLQ topic {}: {}", dlq, s.ToString());
+    LogWith(*log_, spdlog::level::err,
+            {{"event", "dlq_topic_create_failed"},
+             {"dlq_topic", dlq},
+             {"topic", source_topic},
+             {"error_code", StatusCodeName(s.code())},
+             {"error", s.message()}},
+            "could not create DLQ topic {}: {}", dlq, s.ToString());
   }
 }
 
@@ -85,8 +99,17 @@ void DlqWriter::RetryLater(uint64_t seq, std::shared_ptr<envelope::DlqInfo> info
   // A record the DLQ can never take as it is (too large) would block its partition forever:
   // send it again without its value. Anything else (broker down) is retried as it is.
   const bool too_large = why.code() == StatusCode::kInvalidArgument && !omit_value;
-  log_->warn("DLQ produce failed ({}); {}", why.ToString(),
-             too_large ? "sending it again without its value" : "retrying in a second");
+  LogWith(*log_, spdlog::level::warn,
+          {{"event", "dlq_produce_failed"},
+           {"topic", info->source_topic},
+           {"partition", info->source_partition},
+           {"offset", info->source_offset},
+           {"error_class", info->error_class},
+           {"error_code", StatusCodeName(why.code())},
+           {"error", why.message()},
+           {"omit_value", too_large}},
+          "DLQ produce failed ({}); {}", why.ToString(),
+          too_large ? "sending it again without its value" : "retrying in a second");
   loop_.PostAfter(too_large ? Ms(0) : kDlqRetryDelay, [this, seq, info, omit_value, too_large] {
     EventRecord* e = book_.Get(seq);
     if (e == nullptr) return;

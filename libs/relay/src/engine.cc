@@ -74,12 +74,17 @@ Status Engine::Init() {
                                                    flow::SeededUniform(parts_.seed ^ 0x9e3779b9)));
   gate_->breaker().SetListener([this](const flow::BreakerTransition& t) {
     // Runs on the engine thread: breaker calls are made there.
-    log_->warn(
-        "circuit {} -> {}{}", flow::BreakerStateName(t.from), flow::BreakerStateName(t.to),
-        t.to == flow::BreakerState::kOpen
-            ? fmt::format(" for {} ms (opening #{})",
-                          std::chrono::duration_cast<Ms>(t.open_for).count(), t.consecutive_opens)
-            : std::string());
+    const int64_t open_ms = std::chrono::duration_cast<Ms>(t.open_for).count();
+    const bool opened = t.to == flow::BreakerState::kOpen;
+    LogWith(*log_, spdlog::level::warn,
+            {{"event", "circuit"},
+             {"from", flow::BreakerStateName(t.from)},
+             {"to", flow::BreakerStateName(t.to)},
+             {"open_ms", opened ? open_ms : int64_t{0}},
+             {"consecutive_opens", t.consecutive_opens}},
+            "circuit {} -> {}{}", flow::BreakerStateName(t.from), flow::BreakerStateName(t.to),
+            opened ? fmt::format(" for {} ms (opening #{})", open_ms, t.consecutive_opens)
+                   : std::string());
     metrics_.circuit_transitions->Increment();
   });
   metrics_.BindFlow(&gate_->request_bucket(), &gate_->record_bucket(), &gate_->gate(),
@@ -96,8 +101,12 @@ Status Engine::Init() {
 
 Status Engine::Start() {
   RETURN_IF_ERROR(consumer_->Subscribe(options_.topics));
-  log_->info("relay {} started: group {}, topics [{}]", options_.instance_id, options_.group_id,
-             fmt::join(options_.topics, ", "));
+  LogWith(*log_, spdlog::level::info,
+          {{"event", "started"},
+           {"group", options_.group_id},
+           {"topics", fmt::format("{}", fmt::join(options_.topics, ","))}},
+          "relay {} started: group {}, topics [{}]", options_.instance_id, options_.group_id,
+          fmt::join(options_.topics, ", "));
   // A token up front, so that a credentials problem shows at start, not at the first event.
   Authenticate();
   last_commit_ = clock_.Now();
@@ -136,7 +145,11 @@ Status Engine::Step(Clock::Duration max_wait) {
   if (!fatal_.ok()) return fatal_;  // nothing polled is taken
   if (!polled.ok()) {
     if (polled.status().code() == StatusCode::kFailedPrecondition) return polled.status();
-    log_->warn("poll: {}", polled.status().ToString());
+    LogWith(*log_, spdlog::level::warn,
+            {{"event", "poll_failed"},
+             {"error_code", StatusCodeName(polled.status().code())},
+             {"error", polled.status().message()}},
+            "poll: {}", polled.status().ToString());
     return Status::Ok();
   }
   IntakeOutcome outcome;
@@ -174,24 +187,36 @@ Clock::TimePoint Engine::NextWake() const {
 Status Engine::Finish() {
   if (finished_) return Status::Ok();
   finished_ = true;
-  log_->info("shutting down: {} calls, {} events in progress", gate_->in_flight(),
-             book_.InProgress());
+  LogWith(*log_, spdlog::level::info,
+          {{"event", "shutting_down"},
+           {"in_flight_calls", gate_->in_flight()},
+           {"in_progress", book_.InProgress()}},
+          "shutting down: {} calls, {} events in progress", gate_->in_flight(), book_.InProgress());
   shutting_down_ = true;
   UpdatePause();
   UpdateHealth();
   const bool idle = WaitIdle(clock_.Now() + options_.shutdown_deadline, nullptr);
   MaybeCommit(true);
   if (!idle) {
-    log_->warn(
-        "shutdown deadline passed with {} calls and {} events in progress: abandoned "
-        "uncommitted (they will be redelivered)",
-        gate_->in_flight(), book_.InProgress());
+    LogWith(*log_, spdlog::level::warn,
+            {{"event", "shutdown_abandoned"},
+             {"in_flight_calls", gate_->in_flight()},
+             {"in_progress", book_.InProgress()}},
+            "shutdown deadline passed with {} calls and {} events in progress: abandoned "
+            "uncommitted (they will be redelivered)",
+            gate_->in_flight(), book_.InProgress());
   }
   Status closed = consumer_->Close();
-  if (!closed.ok()) log_->warn("consumer close: {}", closed.ToString());
+  if (!closed.ok()) {
+    LogWith(*log_, spdlog::level::warn,
+            {{"event", "consumer_close_failed"},
+             {"error_code", StatusCodeName(closed.code())},
+             {"error", closed.message()}},
+            "consumer close: {}", closed.ToString());
+  }
   if (parts_.store) parts_.store->Close();
   parts_.dlq->Flush(Ms(5'000));
-  log_->info("relay stopped");
+  LogWith(*log_, spdlog::level::info, {{"event", "stopped"}}, "relay stopped");
   return Status::Ok();
 }
 
@@ -258,7 +283,11 @@ void Engine::Dispatch(Clock::TimePoint now) {
       return last_hold_ == Hold::kNone;
     });
     if (!batch) break;
-    if (admission == flow::Admission::kProbe) log_->info("circuit half-open: sending one probe");
+    if (admission == flow::Admission::kProbe) {
+      LogWith(*log_, spdlog::level::info,
+              {{"event", "circuit_probe"}, {"count", batch->items.size()}},
+              "circuit half-open: sending one probe");
+    }
     Send(std::move(*batch), admission);
   }
 }
@@ -317,17 +346,30 @@ void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission ad
     switch (verdict) {
       case CallVerdict::kOrgFailure:
         gate_->OnOrgFailure(admission);
-        log_->debug("org-wide failure {}: {}", err.code, err.message);
+        LogWith(*log_, spdlog::level::debug,
+                {{"event", "org_failure"},
+                 {"error_class", salesforce::ErrorClassName(err.error_class)},
+                 {"error_code", err.code},
+                 {"count", seqs.size()}},
+                "org-wide failure {}: {}", err.code, err.message);
         break;
       case CallVerdict::kBudgetExhausted:
         if (!result.limit_info) gate_->MarkBudgetExhausted();
         gate_->OnAnswered(admission);  // the org answered; the budget guard pauses us
-        log_->warn("daily API allocation exhausted ({}): pausing until it returns", err.message);
+        LogWith(*log_, spdlog::level::warn,
+                {{"event", "budget_exhausted"},
+                 {"error_class", salesforce::ErrorClassName(err.error_class)},
+                 {"error_code", err.code}},
+                "daily API allocation exhausted ({}): pausing until it returns", err.message);
         break;
       default:  // kAuthFailure
         gate_->OnAuthFailure(admission);
         metrics_.auth_failures->Increment();
-        log_->error("authentication failed after a token refresh: {} {}", err.code, err.message);
+        LogWith(*log_, spdlog::level::err,
+                {{"event", "auth_failed"},
+                 {"error_class", salesforce::ErrorClassName(err.error_class)},
+                 {"error_code", err.code}},
+                "authentication failed after a token refresh: {} {}", err.code, err.message);
         if (!auth_refused_) {
           // Sends wait until a token is had again; the wait doubles while writes keep being
           // refused with a token that the token endpoint still hands out.
@@ -368,7 +410,7 @@ void Engine::OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission ad
           (void)scheduler_->Complete(e->sched_id);
           e->in_scheduler = false;
         }
-        metrics_.delivered->Increment();
+        metrics_.Delivered(e->msg.topic).Increment();
         if (e->msg.timestamp_ms > 0) {
           metrics_.delivery_latency->Record(static_cast<uint64_t>(
               std::max<int64_t>(0, clock_.WallMillis() - e->msg.timestamp_ms)));
@@ -416,7 +458,12 @@ void Engine::RecordResolved(std::vector<uint64_t> seqs, std::vector<StoreEntry> 
       if (!s.ok()) {
         // Resolved but not yet recorded: the offset must not pass it. Record again shortly.
         metrics_.store_errors->Increment();
-        log_->error("idempotency store write failed ({}); retrying", s.ToString());
+        LogWith(*log_, spdlog::level::err,
+                {{"event", "store_write_failed"},
+                 {"error_code", StatusCodeName(s.code())},
+                 {"error", s.message()},
+                 {"count", shared_seqs->size()}},
+                "idempotency store write failed ({}); retrying", s.ToString());
         loop_->PostAfter(kStoreRetryDelay, [this, shared_seqs, shared_entries] {
           RecordResolved(*shared_seqs, *shared_entries);
         });
@@ -447,8 +494,16 @@ void Engine::DeadLetter(EventRecord& e, const std::string& error_class, const st
   info.source_offset = e.msg.offset;
   info.source_timestamp_ms = e.msg.timestamp_ms;
   info.relay_instance = options_.instance_id;
-  log_->debug("dead-lettering {}[{}]@{}: {}/{}", e.msg.topic, e.msg.partition, e.msg.offset,
-              error_class, code);
+  LogWith(*log_, spdlog::level::debug,
+          {{"event", "dead_lettering"},
+           {"topic", e.msg.topic},
+           {"partition", e.msg.partition},
+           {"offset", e.msg.offset},
+           {"error_class", error_class},
+           {"error_code", code},
+           {"attempts", e.charged_attempts}},
+          "dead-lettering {}[{}]@{}: {}/{}", e.msg.topic, e.msg.partition, e.msg.offset,
+          error_class, code);
   dlq_->Write(e, std::move(info));
 }
 
@@ -457,7 +512,7 @@ void Engine::OnDeadLettered(EventRecord& e, const envelope::DlqInfo& info) {
     Drop(e);
     return;
   }
-  metrics_.CountDeadLetter(info.error_class, info.error_code);
+  metrics_.CountDeadLetter(info.source_topic, info.error_class, info.error_code);
   if (parts_.store && e.valid) {
     // Recorded (and written to the changelog) before its offset is committed, so that neither a
     // restart nor the partition's next owner dead-letters it twice.
@@ -473,7 +528,14 @@ void Engine::Resolve(EventRecord& e) {
   if (!e.abandoned) {
     Status s = tracker_.Resolve(e.pid, e.msg.offset);
     if (!s.ok() && s.code() != StatusCode::kNotFound) {
-      log_->warn("offset {}[{}]@{}: {}", e.msg.topic, e.msg.partition, e.msg.offset, s.ToString());
+      LogWith(*log_, spdlog::level::warn,
+              {{"event", "offset_resolve_failed"},
+               {"topic", e.msg.topic},
+               {"partition", e.msg.partition},
+               {"offset", e.msg.offset},
+               {"error_code", StatusCodeName(s.code())},
+               {"error", s.message()}},
+              "offset {}[{}]@{}: {}", e.msg.topic, e.msg.partition, e.msg.offset, s.ToString());
     }
   }
   if (e.in_scheduler) (void)scheduler_->Complete(e.sched_id);

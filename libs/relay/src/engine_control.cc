@@ -13,6 +13,26 @@ namespace {
 using Ms = std::chrono::milliseconds;
 constexpr Clock::Duration kAuthRetryCap = std::chrono::seconds(30);
 
+// "orders[0],orders[3]": the partitions of a rebalance, for a log field.
+std::string PartitionList(const std::vector<kafka::TopicPartition>& parts) {
+  std::string out;
+  for (const auto& tp : parts) {
+    if (!out.empty()) out += ',';
+    out += fmt::format("{}[{}]", tp.topic, tp.partition);
+  }
+  return out;
+}
+
+// "orders[0]@1200,orders[3]@88": the offsets of a commit (the next offset to read), for a field.
+std::string OffsetList(const std::vector<kafka::PartitionOffset>& offsets) {
+  std::string out;
+  for (const auto& o : offsets) {
+    if (!out.empty()) out += ',';
+    out += fmt::format("{}[{}]@{}", o.topic, o.partition, o.offset);
+  }
+  return out;
+}
+
 }  // namespace
 
 void Engine::OnAssigned(kafka::Consumer&, const std::vector<kafka::TopicPartition>& parts) {
@@ -22,13 +42,20 @@ void Engine::OnAssigned(kafka::Consumer&, const std::vector<kafka::TopicPartitio
     ps.paused = paused_;
     dlq_->EnsureTopic(tp.topic);
   }
-  log_->info("assigned {} partitions (now {})", parts.size(), book_.partitions().size());
+  LogWith(*log_, spdlog::level::info,
+          {{"event", "assigned"},
+           {"partitions", PartitionList(parts)},
+           {"count", parts.size()},
+           {"owned", book_.partitions().size()}},
+          "assigned {} partitions (now {})", parts.size(), book_.partitions().size());
   if (!parts.empty() && parts_.store) {
     // What any instance recorded for them, before anything of them is consumed.
     Status restored = parts_.store->Restore(parts);
     if (!restored.ok()) {
-      log_->critical("restoring the delivered-set of the assigned partitions failed: {}",
-                     restored.ToString());
+      LogWith(*log_, spdlog::level::critical,
+              {{"event", "restore_failed"}, {"partitions", PartitionList(parts)}},
+              "restoring the delivered-set of the assigned partitions failed: {}",
+              restored.ToString());
       fatal_ = restored.WithContext("restore");
       (void)consumer_->Pause(parts);
       return;
@@ -39,7 +66,14 @@ void Engine::OnAssigned(kafka::Consumer&, const std::vector<kafka::TopicPartitio
     // librdkafka keeps a partition's pause flag across a revoke and a re-assign (issue #1849), so
     // a partition paused before a rebalance would otherwise come back paused and never be read.
     Status s = paused_ ? consumer_->Pause(parts) : consumer_->Resume(parts);
-    if (!s.ok()) log_->warn("setting the pause state of assigned partitions: {}", s.ToString());
+    if (!s.ok()) {
+      LogWith(*log_, spdlog::level::warn,
+              {{"event", "pause_state_failed"},
+               {"partitions", PartitionList(parts)},
+               {"error_code", StatusCodeName(s.code())},
+               {"error", s.message()}},
+              "setting the pause state of assigned partitions: {}", s.ToString());
+    }
   }
   RecomputeShare();
   PublishAssignment();
@@ -98,10 +132,16 @@ void Engine::OnRevoked(kafka::Consumer&, const std::vector<kafka::TopicPartition
     tracker_.Reset(pid);
     book_.Unassign(pid);
   }
-  log_->info(
-      "revoked {} partitions (now {}){}", parts.size(), book_.partitions().size(),
-      idle ? std::string()
-           : fmt::format("; {} events still in progress were abandoned uncommitted", abandoned));
+  LogWith(*log_, spdlog::level::info,
+          {{"event", "revoked"},
+           {"partitions", PartitionList(parts)},
+           {"count", parts.size()},
+           {"owned", book_.partitions().size()},
+           {"abandoned", abandoned}},
+          "revoked {} partitions (now {}){}", parts.size(), book_.partitions().size(),
+          idle
+              ? std::string()
+              : fmt::format("; {} events still in progress were abandoned uncommitted", abandoned));
   RecomputeShare();
   PublishAssignment();
 }
@@ -137,8 +177,19 @@ void Engine::MaybeCommit(bool force, const std::set<flow::PartitionId>* only) {
   if (offsets.empty()) return;
   Status s = consumer_->CommitOffsets(offsets, /*sync=*/force);
   if (!s.ok()) {
-    log_->warn("offset commit failed: {}", s.ToString());
+    LogWith(*log_, spdlog::level::warn,
+            {{"event", "commit_failed"},
+             {"offsets", OffsetList(offsets)},
+             {"sync", force},
+             {"error_code", StatusCodeName(s.code())},
+             {"error", s.message()}},
+            "offset commit failed: {}", s.ToString());
     return;
+  }
+  if (log_->should_log(spdlog::level::debug)) {
+    LogWith(*log_, spdlog::level::debug,
+            {{"event", "committed"}, {"offsets", OffsetList(offsets)}, {"sync", force}},
+            "committed offsets of {} partitions", offsets.size());
   }
   for (size_t i = 0; i < offsets.size(); ++i) states[i]->committed = offsets[i].offset;
   metrics_.commits->Increment();
@@ -174,7 +225,12 @@ void Engine::UpdatePause() {
   if (!change.empty()) {
     Status s = want ? consumer_->Pause(change) : consumer_->Resume(change);
     if (!s.ok()) {
-      log_->warn("{} failed: {}", want ? "pause" : "resume", s.ToString());
+      LogWith(*log_, spdlog::level::warn,
+              {{"event", want ? "pause_failed" : "resume_failed"},
+               {"count", change.size()},
+               {"error_code", StatusCodeName(s.code())},
+               {"error", s.message()}},
+              "{} failed: {}", want ? "pause" : "resume", s.ToString());
       return;
     }
     const int64_t now_ms = NowMillis();
@@ -187,7 +243,9 @@ void Engine::UpdatePause() {
   if (want == paused_) return;
   paused_ = want;
   metrics_.paused->Set(want ? 1 : 0);
-  log_->info("consumption {} ({})", want ? "paused" : "resumed", want ? reason : "flowing");
+  LogWith(*log_, spdlog::level::info,
+          {{"event", want ? "paused" : "resumed"}, {"reason", want ? reason : "flowing"}},
+          "consumption {} ({})", want ? "paused" : "resumed", want ? reason : "flowing");
 }
 
 void Engine::ProbeBudget() {
@@ -202,8 +260,9 @@ void Engine::ProbeBudget() {
       } else if (auto it = r.limits.find("DailyApiRequests"); it != r.limits.end()) {
         gate_->OnLimits(it->second.max - it->second.remaining, it->second.max);
       }
-      log_->info("budget probe: {}",
-                 gate_->budget_allows() ? "allocation available again" : "still at the reserve");
+      const bool allows = gate_->budget_allows();
+      LogWith(*log_, spdlog::level::info, {{"event", "budget_probe"}, {"budget_allows", allows}},
+              "budget probe: {}", allows ? "allocation available again" : "still at the reserve");
     });
   });
 }
@@ -215,7 +274,10 @@ void Engine::Authenticate() {
     loop_->Post([this, s] {
       auth_pending_ = false;
       if (s.ok()) {
-        if (auth_refused_) log_->info("authenticated with Salesforce again");
+        if (auth_refused_) {
+          LogWith(*log_, spdlog::level::info, {{"event", "auth_recovered"}},
+                  "authenticated with Salesforce again");
+        }
         auth_refused_ = false;
         has_token_ = true;
         return;
@@ -227,8 +289,14 @@ void Engine::Authenticate() {
       if (s.code() == StatusCode::kUnauthenticated || s.code() == StatusCode::kPermissionDenied) {
         auth_refused_ = true;
       }
-      log_->warn("no Salesforce token: {}; trying again in {} ms", s.ToString(),
-                 std::chrono::duration_cast<Ms>(auth_retry_).count());
+      const int64_t retry_ms = std::chrono::duration_cast<Ms>(auth_retry_).count();
+      LogWith(*log_, spdlog::level::warn,
+              {{"event", "auth_failed"},
+               {"error_code", StatusCodeName(s.code())},
+               {"error", s.message()},
+               {"refused", auth_refused_},
+               {"retry_ms", retry_ms}},
+              "no Salesforce token: {}; trying again in {} ms", s.ToString(), retry_ms);
       RetryAuthLater();
     });
   });
@@ -276,9 +344,15 @@ void Engine::RecomputeShare() {
   for (const auto& [tp, ps] : book_.partitions()) count_topic(tp.topic);
   if (assigned == 0 || total < assigned) total = std::max<int64_t>(assigned, 1);
   gate_->ApplyShare(assigned, total);
-  log_->info("share: {}/{} partitions -> {:.1f} requests/s, {:.0f} records/s, {} in flight",
-             assigned, total, gate_->request_rate(), gate_->record_rate(),
-             gate_->concurrency_limit());
+  LogWith(*log_, spdlog::level::info,
+          {{"event", "share"},
+           {"assigned", assigned},
+           {"total", total},
+           {"request_rate", gate_->request_rate()},
+           {"record_rate", gate_->record_rate()},
+           {"in_flight_limit", gate_->concurrency_limit()}},
+          "share: {}/{} partitions -> {:.1f} requests/s, {:.0f} records/s, {} in flight", assigned,
+          total, gate_->request_rate(), gate_->record_rate(), gate_->concurrency_limit());
 }
 
 void Engine::ReportLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag) {

@@ -125,16 +125,28 @@ void Intake::Take(std::vector<kafka::Message>& messages, int64_t now_ms, IntakeO
   for (auto& msg : messages) {
     if (msg.is_error()) {
       metrics_.kafka_errors->Increment();
-      log_->warn("kafka: {}", msg.error.ToString());
+      LogWith(*log_, spdlog::level::warn,
+              {{"event", "kafka_error"},
+               {"topic", msg.topic},
+               {"partition", msg.partition},
+               {"error_code", StatusCodeName(msg.error.code())},
+               {"error", msg.error.message()}},
+              "kafka: {}", msg.error.ToString());
       continue;
     }
     PartitionState* ps = book_.Find(kafka::TopicPartition{msg.topic, msg.partition});
     if (ps == nullptr || ps->revoking) continue;  // not ours (any more)
     ps->last_progress_ms = now_ms;
-    metrics_.consumed->Increment();
+    metrics_.Consumed(msg.topic).Increment();
     if (Status s = tracker_.Track(ps->id, msg.offset); !s.ok()) {
       // A rewind (seek after an error): the first occurrence is still being handled.
-      log_->warn("skipping {}[{}]@{}: {}", msg.topic, msg.partition, msg.offset, s.ToString());
+      LogWith(*log_, spdlog::level::warn,
+              {{"event", "skipped_rewind"},
+               {"topic", msg.topic},
+               {"partition", msg.partition},
+               {"offset", msg.offset},
+               {"error", s.message()}},
+              "skipping {}[{}]@{}: {}", msg.topic, msg.partition, msg.offset, s.ToString());
       continue;
     }
     auto e = std::make_unique<EventRecord>();
@@ -169,7 +181,12 @@ void Intake::Take(std::vector<kafka::Message>& messages, int64_t now_ms, IntakeO
       seen = std::move(checked).value();
     } else {
       // Cannot tell: send anyway. Salesforce upserts keep a resend harmless.
-      log_->warn("idempotency check failed: {}", checked.status().ToString());
+      LogWith(*log_, spdlog::level::warn,
+              {{"event", "store_check_failed"},
+               {"count", ids.size()},
+               {"error_code", StatusCodeName(checked.status().code())},
+               {"error", checked.status().message()}},
+              "idempotency check failed: {}", checked.status().ToString());
     }
   }
   for (size_t i = 0; i < to_check.size(); ++i) {

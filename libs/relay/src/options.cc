@@ -119,7 +119,7 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
     ASSIGN_OR_RETURN(std::string topic, c.GetString("/kafka/topics/" + std::to_string(i)));
     o.topics.push_back(std::move(topic));
   }
-  o.kafka_properties = c.GetStringMap("/kafka/properties");
+  ASSIGN_OR_RETURN(o.kafka_properties, c.GetPropertyMap("/kafka/properties"));
   o.poll_batch =
       static_cast<size_t>(c.GetInt("/kafka/poll_batch", static_cast<int64_t>(o.poll_batch)));
   RETURN_IF_ERROR(ReadDuration(c, "/kafka/commit_interval", &o.commit_interval));

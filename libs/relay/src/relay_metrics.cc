@@ -5,10 +5,12 @@ namespace sluice::relay {
 Status RelayMetrics::Register() {
   if (!registry) registry = std::make_shared<metrics::Registry>();
   auto& r = *registry;
-  ASSIGN_OR_RETURN(consumed, r.AddCounter("sluice_relay_consumed_total",
-                                          "Records taken from the source topics."));
+  ASSIGN_OR_RETURN(
+      consumed, r.AddCounterFamily("sluice_relay_consumed_total",
+                                   "Records taken from the source topics, by topic.", {"topic"}));
   ASSIGN_OR_RETURN(delivered,
-                   r.AddCounter("sluice_relay_delivered_total", "Events Salesforce accepted."));
+                   r.AddCounterFamily("sluice_relay_delivered_total",
+                                      "Events Salesforce accepted, by source topic.", {"topic"}));
   ASSIGN_OR_RETURN(skipped, r.AddCounter("sluice_relay_skipped_duplicates_total",
                                          "Redelivered events skipped by the idempotency store."));
   ASSIGN_OR_RETURN(retries, r.AddCounter("sluice_relay_retries_total",
@@ -34,7 +36,8 @@ Status RelayMetrics::Register() {
   ASSIGN_OR_RETURN(
       dead_lettered,
       r.AddCounterFamily("sluice_relay_dead_lettered_total",
-                         "Events written to the DLQ, by error class and code.", {"class", "code"}));
+                         "Events written to the DLQ, by source topic, error class and code.",
+                         {"topic", "class", "code"}));
   ASSIGN_OR_RETURN(requests,
                    r.AddCounterFamily("sluice_relay_requests_total",
                                       "Salesforce call outcomes by error class.", {"class"}));
@@ -106,8 +109,20 @@ void RelayMetrics::CountRequest(salesforce::ErrorClass c) {
   requests->WithLabels({salesforce::ErrorClassName(c)}).Increment();
 }
 
-void RelayMetrics::CountDeadLetter(const std::string& error_class, const std::string& code) {
-  dead_lettered->WithLabels({error_class, code}).Increment();
+void RelayMetrics::CountDeadLetter(const std::string& topic, const std::string& error_class,
+                                   const std::string& code) {
+  dead_lettered->WithLabels({topic, error_class, code}).Increment();
+}
+
+RelayMetrics::TopicCounters& RelayMetrics::ForTopic(const std::string& topic) {
+  auto it = by_topic_.find(topic);
+  if (it == by_topic_.end()) {
+    it = by_topic_
+             .emplace(topic,
+                      TopicCounters{consumed->WithLabels({topic}), delivered->WithLabels({topic})})
+             .first;
+  }
+  return it->second;
 }
 
 void RelayMetrics::SetLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag) {

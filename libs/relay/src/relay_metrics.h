@@ -22,12 +22,15 @@
 namespace sluice::relay {
 
 // Counters are bumped on the engine thread; callback gauges read thread-safe parts at scrape time.
-// Thread-safety: Register/BindFlow once before the relay runs; the rest from any thread.
+// Thread-safety: Register/BindFlow once before the relay runs; Consumed, Delivered and
+// CountDeadLetter on the engine thread only (their per-topic cache is unguarded); the rest from
+// any thread.
 struct RelayMetrics {
   // Shared with the HTTP surface, which renders it; set before Register.
   std::shared_ptr<metrics::Registry> registry;
-  metrics::Counter* consumed = nullptr;
-  metrics::Counter* delivered = nullptr;
+  // By source topic; bump through Consumed(topic) and Delivered(topic).
+  metrics::Family<metrics::Counter>* consumed = nullptr;
+  metrics::Family<metrics::Counter>* delivered = nullptr;
   metrics::Counter* skipped = nullptr;
   metrics::Counter* retries = nullptr;
   metrics::Counter* requests_sent = nullptr;
@@ -52,7 +55,11 @@ struct RelayMetrics {
   void BindFlow(flow::TokenBucket* requests_bucket, flow::TokenBucket* records_bucket,
                 flow::ConcurrencyGate* gate, flow::CircuitBreaker* breaker, flow::Aimd* aimd);
   void CountRequest(salesforce::ErrorClass c);
-  void CountDeadLetter(const std::string& error_class, const std::string& code);
+  // The consumed and delivered counters of one source topic.
+  metrics::Counter& Consumed(const std::string& topic) { return ForTopic(topic).consumed; }
+  metrics::Counter& Delivered(const std::string& topic) { return ForTopic(topic).delivered; }
+  void CountDeadLetter(const std::string& topic, const std::string& error_class,
+                       const std::string& code);
   // Keeps the lag of owned partitions only (SetOwnedPartitions); the others are dropped.
   void SetLag(const std::string& topic, const std::vector<kafka::PartitionLag>& lag);
   // The partitions this instance owns now; the lag of any other is forgotten.
@@ -61,6 +68,15 @@ struct RelayMetrics {
   std::optional<int64_t> Lag(const std::string& topic, int32_t partition);
 
  private:
+  struct TopicCounters {
+    metrics::Counter& consumed;
+    metrics::Counter& delivered;
+  };
+  TopicCounters& ForTopic(const std::string& topic);
+
+  // Engine thread only: saves the family lookup (a shared lock and a label-vector compare) per
+  // record. Few entries: one per source topic.
+  std::map<std::string, TopicCounters, std::less<>> by_topic_;
   std::mutex lag_mu_;
   std::map<std::pair<std::string, int32_t>, int64_t> lag_;  // guarded by lag_mu_
   std::set<std::pair<std::string, int32_t>> owned_;         // guarded by lag_mu_

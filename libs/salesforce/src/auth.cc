@@ -240,10 +240,16 @@ class TokenProviderImpl final : public TokenProvider {
     if (outcome.ok()) {
       // Never the token itself: who and where, so an operator can tell a refresh happened.
       const AccessToken& t = **outcome;
-      GetLogger("salesforce")
-          ->info("{} a Salesforce access token for user {} of org {} at {}",
-                 t.generation == 1 ? "obtained" : "refreshed", t.user_id.empty() ? "?" : t.user_id,
-                 t.org_id.empty() ? "?" : t.org_id, t.instance_url);
+      const char* what = t.generation == 1 ? "obtained" : "refreshed";
+      LogWith(*GetLogger("salesforce"), spdlog::level::info,
+              {{"event", t.generation == 1 ? "token_obtained" : "token_refreshed"},
+               {"user_id", t.user_id},
+               {"org_id", t.org_id},
+               {"instance_url", t.instance_url},
+               {"generation", t.generation}},
+              "{} a Salesforce access token for user {} of org {} at {}", what,
+              t.user_id.empty() ? "?" : t.user_id, t.org_id.empty() ? "?" : t.org_id,
+              t.instance_url);
     }
     for (auto& w : waiters) w(outcome);
   }

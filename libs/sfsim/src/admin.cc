@@ -110,7 +110,8 @@ http::ServerResponse Simulator::Impl::ScheduleFault(std::string& body, TimePoint
     usage_.Add(now, std::max<int64_t>(0, options_.limits.daily_api_requests - used));
   } else if (kind == "reset_usage") {
     usage_.Clear();
-  } else if (kind == "unavailable" || kind == "reset" || kind == "slow" || kind == "lock_rows") {
+  } else if (kind == "unavailable" || kind == "reset" || kind == "slow" || kind == "lock_rows" ||
+             kind == "refuse_auth") {
     if (duration_ms < 0) return AdminError(400, "duration_ms (or duration) is required");
     ScheduledFault f;
     f.kind = kind;

@@ -123,7 +123,11 @@ void Ledger::Append(LedgerEntry entry) {
     }
     if (sqlite3_step(st) != SQLITE_DONE) {
       static auto log = GetLogger("sfsim");
-      log->warn("ledger sqlite insert failed: {}", sqlite3_errmsg(sqlite_->db.get()));
+      LogWith(*log, spdlog::level::warn,
+              {{"event", "ledger_insert_failed"},
+               {"event_id", entry.event_id},
+               {"error", sqlite3_errmsg(sqlite_->db.get())}},
+              "ledger sqlite insert failed: {}", sqlite3_errmsg(sqlite_->db.get()));
     }
   }
   entries_.push_back(std::move(entry));

@@ -14,11 +14,19 @@ namespace sluice::sfsim {
 
 http::ServerResponse Simulator::Impl::OAuthToken(const http::ServerRequest& req) {
   auto error = [](const std::string& code, const std::string& description) {
+    // What was refused and why, never what was offered (a wrong secret is often a right one
+    // for another org).
+    LogWith(*GetLogger("sfsim"), spdlog::level::info,
+            {{"event", "token_refused"}, {"error_code", code}}, "token request refused: {} ({})",
+            code, description);
     return Json(400, OAuthErrorBody({code, description}));
   };
   if (req.method != "POST") {
     return error("invalid_request", "must use HTTP POST");
   }
+  // A scheduled refusal: the credentials are right, but the org refuses them for a while (an
+  // admin revoked the app, a password expired), as tests of the relay's auth handling need.
+  if (FaultRoll("refuse_auth", 0)) return error("invalid_client", "invalid client credentials");
   auto form = ParseForm(req.body);
   const std::string& grant = form["grant_type"];
   std::string subject;
@@ -52,12 +60,14 @@ http::ServerResponse Simulator::Impl::OAuthToken(const http::ServerRequest& req)
     }
     OAuthError e;
     auto sub = jwt_->Verify(form["assertion"], policy, ctx_.wall_ms / 1000, &e);
-    if (!sub.ok()) return Json(400, OAuthErrorBody(e));
+    if (!sub.ok()) return error(e.error, e.description);
     subject = *sub;
   } else {
     return error("unsupported_grant_type", "grant type not supported");
   }
   std::string token = tokens_.Issue(ctx_.now);
+  LogWith(*GetLogger("sfsim"), spdlog::level::debug, {{"event", "token_issued"}, {"grant", grant}},
+          "token issued ({})", grant);
   std::string issued_at = std::to_string(ctx_.wall_ms);
   std::string id_url =
       "https://login.salesforce.com/id/" + options_.org.org_id + "/" + options_.org.user_id;

@@ -172,6 +172,43 @@ TEST(UsageTest, ConfigFilesSayWhichUnitToAddWithLineAndColumn) {
   EXPECT_NE(r.err.find(":2:3: /limits/lock_timeout: 10 needs a unit"), std::string::npos) << r.err;
 }
 
+// Every error in a sluice-flood or sluice-dlq file names its line and column, as the relay's do:
+// unknown keys, wrong types, values out of range, and a Kafka secret file that cannot be read
+// (whose path is named, the other secret in the file never).
+TEST(UsageTest, FloodAndDlqConfigErrorsCarryLineAndColumn) {
+  TempFile flood("topic: t\nkafka:\n  sasl.password: inline-Pa55\n  linger.ms: 5\nkeyz: 10\n");
+  ToolRun r = Exec("sluice-flood", {"--config", flood.path(), "plan", "--events", "10"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find(flood.path() + ":5:1: /keyz: unknown key"), std::string::npos) << r.err;
+
+  TempFile flood_secret("topic: t\nkafka:\n  sasl.password_file: /nonexistent/sluice-pw\n");
+  r = Exec("sluice-flood", {"--config", flood_secret.path(), "burst", "--bootstrap", "127.0.0.1:1",
+                            "--events", "1"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(
+      r.err.find(flood_secret.path() + ":3:3: /kafka/sasl.password_file: cannot read secret file "
+                                       "\"/nonexistent/sluice-pw\""),
+      std::string::npos)
+      << r.err;
+
+  TempFile dlq("bootstrap: 127.0.0.1:1\nmax_replays: -5\n");
+  r = Exec("sluice-dlq", {"--config", dlq.path(), "stats", "--topic", "t.dlq"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find(dlq.path() + ":2:1: /max_replays: expected >= 0"), std::string::npos)
+      << r.err;
+
+  TempFile dlq_both(
+      "kafka:\n  sasl.password: inline-Pa55\n  sasl.password_file: /nonexistent/sluice-pw\n");
+  r = Exec("sluice-dlq", {"--config", dlq_both.path(), "stats", "--topic", "t.dlq"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(
+      r.err.find(dlq_both.path() + ":3:3: /kafka/sasl.password_file: set either sasl.password or "
+                                   "sasl.password_file, not both"),
+      std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("inline-Pa55"), std::string::npos) << r.err;
+}
+
 // --check-config --json: one JSON object on stdout for scripts, exit 0 or 2 as without it.
 TEST(UsageTest, RelayCheckConfigCanAnswerInJson) {
   const std::string good =

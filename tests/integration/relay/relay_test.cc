@@ -133,6 +133,10 @@ TEST(RelayTest, DeliversFiftyThousandEventsExactlyOnceInKeyOrder) {
       seconds(30)));
   EXPECT_EQ(h->MetricValue(0, "sluice_relay_consumed_total").value_or(-1), sentinels.size())
       << "the restarted relay read records the stopped one had resolved";
+  // Counted per source topic: the one series of this test's topic holds them all.
+  EXPECT_EQ(
+      h->MetricValue(0, "sluice_relay_consumed_total{topic=\"" + h->topic() + "\"}").value_or(-1),
+      sentinels.size());
   EXPECT_EQ(h->MetricValue(0, "sluice_relay_skipped_duplicates_total").value_or(-1), 0);
   auto stats = h->Stats();
   ASSERT_TRUE(stats.ok());
@@ -305,6 +309,40 @@ TEST(RelayTest, TokenExpiryMidRunCausesOneRefresh) {
   ASSERT_TRUE(h->Produce(second).ok());
   ASSERT_TRUE(h->WaitForLedger(first.size() + second.size(), minutes(2)));
   EXPECT_EQ(h->MetricValue(0, "sluice_relay_token_requests_total").value_or(-1), tokens_before + 1);
+  auto dlq = h->ReadDlq(0, Ms(500));
+  ASSERT_TRUE(dlq.ok());
+  EXPECT_TRUE(dlq->empty());
+}
+
+// Refused credentials are counted, and the relay is not ready while they last: /readyz says why,
+// sluice_relay_ready is 0, nothing is sent or dead-lettered. Once a token is had again, it drains.
+TEST(RelayTest, RefusedCredentialsCountAndMakeTheRelayUnreadyUntilTheyWork) {
+  auto h = MakeHarness();
+  ASSERT_NE(h, nullptr);
+  auto events = ContactEvents(500, 100);
+  ASSERT_TRUE(h->Produce(events).ok());
+  ASSERT_TRUE(h->sfsim().ScheduleFault(R"({"kind":"refuse_auth","duration":"6s"})").ok());
+  ASSERT_TRUE(h->StartRelay().ok());
+  ASSERT_TRUE(RelayHarness::WaitFor(
+      [&] {
+        auto r = h->Get(0, "/readyz");
+        return r.ok() && r->first == 503 &&
+               r->second.find("authentication failing") != std::string::npos;
+      },
+      seconds(20)))
+      << "not unready for refused credentials";
+  EXPECT_GE(h->MetricValue(0, "sluice_relay_auth_failures_total").value_or(0), 1);
+  EXPECT_EQ(h->MetricValue(0, "sluice_relay_ready").value_or(-1), 0);
+  EXPECT_EQ(h->MetricValue(0, "sluice_relay_requests_sent_total").value_or(-1), 0);
+  // The refusal ends: the retry (at most 4 s after the last) gets a token and the relay drains.
+  ASSERT_TRUE(h->WaitForLedger(events.size(), minutes(1)));
+  ASSERT_TRUE(RelayHarness::WaitFor(
+      [&] {
+        auto r = h->Get(0, "/readyz");
+        return r.ok() && r->first == 200;
+      },
+      seconds(20)));
+  EXPECT_EQ(h->MetricValue(0, "sluice_relay_ready").value_or(-1), 1);
   auto dlq = h->ReadDlq(0, Ms(500));
   ASSERT_TRUE(dlq.ok());
   EXPECT_TRUE(dlq->empty());

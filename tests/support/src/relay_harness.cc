@@ -271,15 +271,34 @@ Result<std::string> RelayHarness::Metrics(int index) {
   return r.body;
 }
 
+Result<std::pair<int, std::string>> RelayHarness::Get(int index, const std::string& path) {
+  auto it = relay_ports_.find(index);
+  if (it == relay_ports_.end()) return NotFoundError("no relay " + std::to_string(index));
+  ASSIGN_OR_RETURN(RawResponse r, HttpCall(it->second, "GET", path, {}, "", Ms(5'000)));
+  return std::pair<int, std::string>(r.status, r.body);
+}
+
 std::optional<double> RelayHarness::MetricValue(int index, const std::string& sample) {
   auto body = Metrics(index);
   if (!body.ok()) return std::nullopt;
   std::istringstream in(*body);
   std::string line;
+  const bool one_series = sample.find('{') != std::string::npos;
+  std::optional<double> sum;
   while (std::getline(in, line)) {
-    if (line.rfind(sample + " ", 0) == 0) return std::stod(line.substr(sample.size() + 1));
+    if (line.rfind(sample, 0) != 0 || line.size() <= sample.size()) continue;
+    const char next = line[sample.size()];
+    if (next == ' ') {
+      const double v = std::stod(line.substr(sample.size() + 1));
+      if (one_series) return v;
+      sum = sum.value_or(0) + v;
+    } else if (next == '{' && !one_series) {
+      const size_t close = line.rfind('}');
+      if (close == std::string::npos || close + 1 >= line.size()) continue;
+      sum = sum.value_or(0) + std::stod(line.substr(close + 2));
+    }
   }
-  return std::nullopt;
+  return sum;
 }
 
 bool RelayHarness::WaitFor(const std::function<bool()>& pred, Ms timeout) {

@@ -33,6 +33,25 @@ TEST(ToolFlagsTest, PropertiesComeFromTheFileThenEachXInOrder) {
             (Props{{"acks", "all"}, {"client.id", "second"}, {"empty", ""}, {"linger.ms", "5"}}));
 }
 
+// -X name_file=PATH keeps a secret off the command line: `name` is read from the file.
+TEST(ToolFlagsTest, XNameFileReadsTheValueFromTheFile) {
+  testing::TempFile secret("  sasl-secret-from-file\n", ".secret");
+  KafkaFlags f;
+  f.bootstrap = "127.0.0.1:9092";
+  f.config_properties = {{"sasl.password", "from-config"}};
+  f.properties = {"sasl.password_file=" + secret.path()};
+  auto p = KafkaProperties(f);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(*p, (Props{{"sasl.password", "sasl-secret-from-file"}}));
+
+  f.properties = {"sasl.password_file=/nonexistent/sluice-secret"};
+  p = KafkaProperties(f);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(p.status(), "-X sasl.password_file: cannot read secret file")) << p.status();
+  EXPECT_FALSE(Contains(p.status(), "from-config"));
+}
+
 TEST(ToolFlagsTest, BootstrapFlagWinsOverBootstrapServers) {
   KafkaFlags f;
   f.bootstrap = "127.0.0.1:1";

@@ -487,6 +487,46 @@ TEST(ConfigSecretTest, ErrorsNameTheKeyButNeverTheSecret) {
               HasSubstr("set /nothing or /nothing_file"));
 }
 
+// Pass-through properties (librdkafka's) read any `<name>_file` key from that file, so the Kafka
+// SASL password can live in a mounted secret as the Salesforce secrets do.
+TEST(ConfigSecretTest, PropertyMapReadsNameFileKeysFromFiles) {
+  TempDir dir;
+  dir.Write("kafka-password", "pa55-from-file\n");
+  dir.Write("empty", "\n");
+  std::string path = dir.Write(
+      "relay.yaml",
+      "kafka:\n  properties:\n    security.protocol: SASL_SSL\n"
+      "    sasl.password_file: kafka-password\n    ssl.key.password_file: " +
+          dir.path() +
+          "/kafka-password\n    linger.ms: 5\n"
+          "bad:\n  both:\n    sasl.password: hunter2\n    sasl.password_file: kafka-password\n"
+          "  missing:\n    sasl.password_file: nope\n"
+          "  empty:\n    sasl.password_file: empty\n");
+  auto c = Config::LoadFile(path, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto props = c->GetPropertyMap("/kafka/properties");
+  ASSERT_TRUE(props.ok()) << props.status();
+  EXPECT_EQ(*props, (std::map<std::string, std::string>{{"linger.ms", "5"},
+                                                        {"sasl.password", "pa55-from-file"},
+                                                        {"security.protocol", "SASL_SSL"},
+                                                        {"ssl.key.password", "pa55-from-file"}}));
+  EXPECT_TRUE(c->GetPropertyMap("/absent").value().empty());
+
+  Status both = c->GetPropertyMap("/bad/both").status();
+  EXPECT_EQ(both.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(both.message(), HasSubstr("relay.yaml:10:5: /bad/both/sasl.password_file: set either "
+                                        "sasl.password or sasl.password_file, not both"));
+  EXPECT_THAT(both.message(), Not(HasSubstr("hunter2")));
+  EXPECT_THAT(both.message(), Not(HasSubstr("pa55")));
+  Status missing = c->GetPropertyMap("/bad/missing").status();
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+  EXPECT_THAT(missing.message(), HasSubstr("relay.yaml:12:5: /bad/missing/sasl.password_file: "
+                                           "cannot read secret file"));
+  Status empty = c->GetPropertyMap("/bad/empty").status();
+  EXPECT_EQ(empty.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(empty.message(), HasSubstr("is empty"));
+}
+
 TEST(ConfigSecretTest, RedactedJsonHidesSecretishKeys) {
   Config c = MustLoad(
       "sf: {client_secret: abc123, password: pw9, api_token: tk7, user: me, nested: {privateKey: "

@@ -116,6 +116,16 @@ TEST(ConfigEnvTypingTest, NumbersStayNumbersWhereTheSchemaWantsThem) {
   EXPECT_EQ(plain->GetInt("/secret").value(), 7);
 }
 
+// ..._SASL_PASSWORD_FILE names the file the password is read from (Config::GetPropertyMap): the
+// "_file" suffix keeps its underscore.
+TEST(ConfigEnvDottedTest, AFileSuffixKeepsItsUnderscore) {
+  auto c = Load(kBase, {{"SLUICE_RELAY_KAFKA__PROPERTIES__SASL_PASSWORD_FILE", "/run/secrets/k"}},
+                {"/kafka/properties"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->GetString("/kafka/properties/sasl.password_file").value(), "/run/secrets/k");
+  EXPECT_FALSE(c->Has("/kafka/properties/sasl.password.file"));
+}
+
 TEST(ConfigEnvDottedTest, LibrdkafkaPropertiesGetTheirDots) {
   const std::set<std::string> dotted = {"/kafka/properties"};
   auto c = Load(kBase,

@@ -87,6 +87,19 @@ TEST(PrometheusTextTest, ParsesSamplesLabelsAndSpecialValues) {
   EXPECT_FALSE(f.requests_sent.has_value());
 }
 
+// The relay counts consumed, delivered and dead-lettered per source topic; the figures are the
+// sums over topics (and, for the DLQ, over classes).
+TEST(PrometheusTextTest, FiguresSumOverTopics) {
+  auto samples = ParsePrometheusText(
+      "sluice_relay_delivered_total{topic=\"sf.a\"} 1000\n"
+      "sluice_relay_delivered_total{topic=\"sf.b\"} 500\n"
+      "sluice_relay_dead_lettered_total{topic=\"sf.a\",class=\"permanent\",code=\"X\"} 2\n"
+      "sluice_relay_dead_lettered_total{topic=\"sf.b\",class=\"permanent\",code=\"X\"} 3\n");
+  RelayFigures f = RelayFiguresFrom(samples);
+  EXPECT_EQ(f.delivered, 1500);
+  EXPECT_EQ(f.dead_lettered_by_code.at("X"), 5);
+}
+
 TEST(PrometheusTextTest, HostileInputIsBounded) {
   std::string many;
   for (int i = 0; i < 120000; ++i) many += "m 1\n";

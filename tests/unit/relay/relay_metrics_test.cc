@@ -38,5 +38,31 @@ TEST(RelayMetricsTest, LagIsExportedForOwnedPartitionsOnly) {
   EXPECT_EQ(m.Lag("sf.a", 2), 12);
 }
 
+// Consumed, delivered and dead-lettered are per source topic, so a dashboard can tell which
+// topic's producers send what Salesforce refuses.
+TEST(RelayMetricsTest, ConsumedDeliveredAndDeadLetteredCarryTheTopic) {
+  RelayMetrics m;
+  m.registry = std::make_shared<metrics::Registry>();
+  ASSERT_TRUE(m.Register().ok());
+  m.Consumed("sf.a").Increment(3);
+  m.Consumed("sf.b").Increment();
+  m.Delivered("sf.a").Increment(2);
+  m.Consumed("sf.a").Increment();
+  m.CountDeadLetter("sf.b", "permanent", "INVALID_FIELD");
+  const std::string text = Render(m);
+  for (const char* want : {R"(sluice_relay_consumed_total{topic="sf.a"} 4)",
+                           R"(sluice_relay_consumed_total{topic="sf.b"} 1)",
+                           R"(sluice_relay_delivered_total{topic="sf.a"} 2)",
+                           R"(sluice_relay_dead_lettered_total{topic="sf.b",class="permanent",)"
+                           R"(code="INVALID_FIELD"} 1)"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+  // A topic's delivered series starts at 0 with its first record, so rate() sees the first rise.
+  EXPECT_NE(text.find(R"(sluice_relay_delivered_total{topic="sf.b"} 0)"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("sf.c"), std::string::npos) << text;
+  EXPECT_EQ(&m.Consumed("sf.a"), &m.Consumed("sf.a"));
+}
+
 }  // namespace
 }  // namespace sluice::relay

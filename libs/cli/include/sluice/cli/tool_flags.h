@@ -59,6 +59,9 @@ CLI::Validator DurationValidator();
 std::optional<int> ParseArgs(CLI::App& app, int argc, const char* const* argv);
 
 // The librdkafka properties: the file's kafka: map, then each -X in order (a later one wins).
+// `-X name_file=PATH` sets `name` to the contents of PATH (config::ReadSecretFile; relative to
+// the working directory), e.g. -X sasl.password_file=/run/secrets/kafka; the file's `name_file`
+// keys were read already (config::Config::GetPropertyMap).
 // --bootstrap wins over bootstrap.servers from either, which is then dropped. InvalidArgument
 // for a -X that is not key=value, or when no bootstrap is given anywhere.
 Result<std::map<std::string, std::string>> KafkaProperties(const KafkaFlags& flags);

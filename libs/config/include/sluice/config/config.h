@@ -56,7 +56,8 @@ struct LoadOptions {
   // an override that creates a key there turns each '_' of its name into '.'
   // (..._KAFKA__PROPERTIES__SECURITY_PROTOCOL sets "security.protocol"), since librdkafka's names
   // use dots. The settable names librdkafka spells with '_' (log_level, enabled_events,
-  // enable_sasl_queue; tests/unit/kafka checks the list) keep it.
+  // enable_sasl_queue; tests/unit/kafka checks the list) keep it, and so does a "_file" suffix
+  // (..._SASL_PASSWORD_FILE sets "sasl.password_file"; see GetPropertyMap).
   // Default empty.
   std::set<std::string> env_dotted_maps;
 
@@ -78,6 +79,11 @@ struct LoadOptions {
 // True for key names whose values must never appear in logs or error messages: names containing
 // "secret", "password", "passphrase", "token", "private_key" or "credential" (any case).
 bool IsSecretKeyName(std::string_view key);
+
+// The contents of a secret file with surrounding whitespace trimmed: NotFound when it is missing,
+// InvalidArgument when it is larger than 64 KiB or empty. Messages name the path, never the
+// contents. Thread-safety: a function of the file system only.
+Result<std::string> ReadSecretFile(const std::string& path);
 
 // An immutable, loaded configuration document.
 // Thread-safety: immutable once loaded; any number of threads may read one Config (or copies of
@@ -129,6 +135,14 @@ class Config {
   // neither is set or the file is missing, InvalidArgument when both are set or the result is
   // empty. The secret itself never appears in an error message.
   Result<std::string> GetSecret(std::string_view ptr) const;
+
+  // GetStringMap for pass-through properties (librdkafka's) that may hold secrets: a key
+  // `<name>_file` is replaced by `<name>`, set to the contents of that file read as GetSecret
+  // reads one (trimmed, at most 64 KiB, relative to the config file's directory), so
+  // `sasl.password_file: /run/secrets/kafka` sets sasl.password. InvalidArgument (naming the file,
+  // line and key, never the contents) when both `<name>` and `<name>_file` are set, or the file
+  // is empty or too large; NotFound when it is missing.
+  Result<std::map<std::string, std::string>> GetPropertyMap(std::string_view ptr) const;
 
   // The merged document as compact JSON (for tools and debugging). Includes inline secrets; print
   // ToRedactedJson() instead wherever a person or a log may read it.

@@ -74,6 +74,7 @@ class RelayHarness {
   ~RelayHarness();
 
   const std::string& topic() const { return topic_; }
+  const std::string& bootstrap() const { return bootstrap_; }
   std::string dlq_topic() const { return topic_ + ".dlq"; }
   SfsimProcess& sfsim() { return *sfsim_; }
 
@@ -95,7 +96,11 @@ class RelayHarness {
   Result<std::vector<DlqRow>> ReadDlq(size_t expected, std::chrono::milliseconds timeout);
   // GET the relay's /metrics.
   Result<std::string> Metrics(int index = 0);
-  // Value of one unlabelled sample of the relay's /metrics, or nullopt.
+  // GET `path` (e.g. "/readyz") on relay `index`'s HTTP surface: the status and the body.
+  Result<std::pair<int, std::string>> Get(int index, const std::string& path);
+  // A sample of the relay's /metrics, or nullopt when there is none. A bare metric name sums every
+  // series of that name (e.g. sluice_relay_delivered_total over its topics); a name with labels
+  // (`name{topic="t"}`, as rendered) is that one series.
   std::optional<double> MetricValue(int index, const std::string& sample);
 
   // Waits until `pred` holds, checking every 200 ms; false at the deadline.
