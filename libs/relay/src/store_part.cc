@@ -177,6 +177,12 @@ class StorePart final : public ResolutionStore {
   // (compacted, and deleted after the store's retention), an error when its count differs.
   Status EnsureChangelog(const std::string& source, const std::string& topic) {
     if (checked_.count(topic) > 0) return Status::Ok();
+    if (source.size() > suffix_.size() && source.ends_with(suffix_)) {
+      return FailedPreconditionError(fmt::format(
+          "topic {} is a changelog topic (it ends with {}), assigned as a source: narrow "
+          "kafka.topics so that it matches no changelog topic",
+          source, suffix_));
+    }
     ASSIGN_OR_RETURN(const int want, admin_->PartitionCount(source, kAdminTimeout));
     auto have = admin_->PartitionCount(topic, kAdminTimeout);
     if (!have.ok() && have.status().code() == StatusCode::kNotFound) {

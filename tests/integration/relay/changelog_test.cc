@@ -2,17 +2,20 @@
 // instance, a lost or damaged store is rebuilt from the changelog, and bad changelog topics and
 // records are refused or skipped. Each guarantee test runs once with the changelog switched off
 // as well, to show that its check can fail.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "sluice/envelope/dlq.h"
+#include "sluice/envelope/event.h"
 #include "sluice/kafka/admin.h"
 #include "sluice/kafka/producer.h"
 #include "sluice/testing/relay_harness.h"
@@ -27,10 +30,25 @@ using std::chrono::seconds;
 
 const bool kBrokerRegistered = RegisterKafkaBrokerEnvironment();
 
+// Plain creates of Contacts, keyed k<first>..; the event id rides in Description, a field without
+// a unique constraint (so a second create of the same event succeeds, as it would in an org), and
+// sfsim's ledger takes its event ids from there (--ledger-event-id-field).
 std::vector<TestEvent> Events(int n, int keys, int first = 0) {
+  static std::mt19937_64 rng(std::random_device{}());
   std::vector<TestEvent> out;
-  for (int i = first; i < first + n; ++i) {
-    out.push_back(MakeContactEvent("k" + std::to_string(i % keys), i));
+  for (int i = 0; i < n; ++i) {
+    envelope::Event e;
+    const uint64_t a = rng(), b = rng();
+    e.event_id = fmt::format("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", a >> 32, (a >> 16) & 0xffff,
+                             a & 0xfff, (b >> 52) & 0xfff, b & 0xffffffffffffULL);
+    e.operation = envelope::Operation::kCreate;
+    e.sobject = "Contact";
+    const std::string key = "k" + std::to_string(first + i % keys);
+    e.fields_json =
+        envelope::MakeFieldsJson({{"LastName", "Customer " + key}, {"Description", e.event_id}});
+    e.occurred_at = "2026-12-07T00:00:00.000Z";
+    e.source = "changelog-test";
+    out.push_back(TestEvent{key, envelope::SerializeEvent(e), e.event_id, {}});
   }
   return out;
 }
@@ -57,6 +75,7 @@ std::unique_ptr<RelayHarness> Harness(bool changelog, int partitions = 6) {
   options.partitions = partitions;
   options.changelog_enabled = changelog;
   options.event_id_field = "";  // plain writes: only the delivered-set can prevent a second one
+  options.sfsim_flags = {"--ledger-event-id-field", "Description"};
   auto h = RelayHarness::Create(options);
   EXPECT_TRUE(h.ok()) << h.status().ToString();
   return h.ok() ? std::move(h).value() : nullptr;

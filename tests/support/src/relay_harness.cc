@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "sluice/envelope/event.h"
+#include "sluice/kafka/admin.h"
 #include "sluice/kafka/consumer.h"
 #include "sluice/kafka/producer.h"
 
@@ -58,9 +59,19 @@ TestEvent MakeContactEvent(const std::string& key, int seq, bool valid) {
 Result<std::unique_ptr<RelayHarness>> RelayHarness::Create(const Options& options) {
   std::unique_ptr<RelayHarness> h(new RelayHarness());
   h->options_ = options;
-  ASSIGN_OR_RETURN(KafkaBroker * broker, KafkaBroker::Shared());
-  h->bootstrap_ = broker->bootstrap();
-  ASSIGN_OR_RETURN(h->topic_, broker->CreateTopic(options.partitions, "relay"));
+  if (options.bootstrap.empty()) {
+    ASSIGN_OR_RETURN(KafkaBroker * broker, KafkaBroker::Shared());
+    h->bootstrap_ = broker->bootstrap();
+    ASSIGN_OR_RETURN(h->topic_, broker->CreateTopic(options.partitions, "relay"));
+  } else {
+    h->bootstrap_ = options.bootstrap;
+    kafka::AdminOptions admin_options;
+    admin_options.bootstrap = options.bootstrap;
+    ASSIGN_OR_RETURN(auto admin, kafka::Admin::Create(admin_options));
+    h->topic_ = KafkaBroker::UniqueName("relay");
+    RETURN_IF_ERROR(admin->CreateTopic(
+        kafka::TopicSpec(h->topic_, options.partitions, options.replication), Ms(60'000)));
+  }
   h->dir_ =
       (std::filesystem::temp_directory_path() / KafkaBroker::UniqueName("relay-work")).string();
   std::filesystem::create_directories(h->dir_);

@@ -68,6 +68,10 @@ class RelayHarness {
     std::string log_level = "info";
     // Added to kafka.properties (after the harness's session and heartbeat timeouts).
     std::map<std::string, std::string> kafka_properties;
+    // Another cluster's bootstrap (e.g. three nodes started with tools/kafka/broker --nodes 3):
+    // the topic is created there with replication `replication`. Empty: the test binary's broker.
+    std::string bootstrap;
+    int replication = 1;
   };
 
   static Result<std::unique_ptr<RelayHarness>> Create(const Options& options);
@@ -109,7 +113,6 @@ class RelayHarness {
   bool WaitForLedger(uint64_t n, std::chrono::milliseconds timeout);
 
   const std::string& work_dir() const { return dir_; }
-  const std::string& bootstrap() const { return bootstrap_; }
   // Relay `index`'s idempotency store file.
   std::string StorePath(int index) const;
 
