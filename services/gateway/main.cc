@@ -69,17 +69,7 @@ int main(int argc, char** argv) {
   load.schema_name = "gateway.config.schema.json";
   sluice::gateway::SetEnvOverrides(&load);
   auto verdict = [&](const std::string& error) {
-    if (json) {
-      std::printf(
-          "{\"ok\":%s,\"config\":\"%s\"%s}\n", error.empty() ? "true" : "false",
-          sluice::JsonEscape(config_path).c_str(),
-          error.empty() ? "" : (",\"error\":\"" + sluice::JsonEscape(error) + "\"").c_str());
-    } else if (error.empty()) {
-      std::printf("%s: ok\n", config_path.c_str());
-    } else {
-      std::fprintf(stderr, "sluice-gateway: %s\n", error.c_str());
-    }
-    return error.empty() ? 0 : 2;
+    return sluice::cli::ConfigVerdict("sluice-gateway", config_path, json, error);
   };
   auto config = sluice::config::Config::LoadFile(config_path, load);
   if (!config.ok()) return verdict(config.status().message());

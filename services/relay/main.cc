@@ -48,20 +48,8 @@ int main(int argc, char** argv) {
   load.schema_json = std::string(sluice::schemas::Get("relay.config.schema.json").value());
   load.schema_name = "relay.config.schema.json";
   sluice::relay::SetEnvOverrides(&load);
-  // The config's verdict: exit 0 when `error` is empty, else 2; as text, or with --json as
-  // {"ok":...,"config":...,"error":...} on stdout.
   auto verdict = [&](const std::string& error) {
-    if (json) {
-      std::printf(
-          "{\"ok\":%s,\"config\":\"%s\"%s}\n", error.empty() ? "true" : "false",
-          sluice::JsonEscape(config_path).c_str(),
-          error.empty() ? "" : (",\"error\":\"" + sluice::JsonEscape(error) + "\"").c_str());
-    } else if (error.empty()) {
-      std::printf("%s: ok\n", config_path.c_str());
-    } else {
-      std::fprintf(stderr, "sluice-relay: %s\n", error.c_str());
-    }
-    return error.empty() ? 0 : 2;
+    return sluice::cli::ConfigVerdict("sluice-relay", config_path, json, error);
   };
   auto config = sluice::config::Config::LoadFile(config_path, load);
   if (!config.ok()) return verdict(config.status().message());

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "sluice/core/duration.h"
+#include "sluice/core/logging.h"
 
 namespace sluice::cli {
 namespace {
@@ -186,6 +187,21 @@ std::string RedactedCommandLine(const std::vector<std::string>& argv) {
     }
   }
   return out;
+}
+
+int ConfigVerdict(std::string_view program, const std::string& config_path, bool json,
+                  const std::string& error) {
+  if (json) {
+    std::printf("{\"ok\":%s,\"config\":\"%s\"%s}\n", error.empty() ? "true" : "false",
+                JsonEscape(config_path).c_str(),
+                error.empty() ? "" : (",\"error\":\"" + JsonEscape(error) + "\"").c_str());
+  } else if (error.empty()) {
+    std::printf("%s: ok\n", config_path.c_str());
+  } else {
+    std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(),
+                 error.c_str());
+  }
+  return error.empty() ? 0 : 2;
 }
 
 }  // namespace sluice::cli

@@ -85,7 +85,8 @@ class StorePart final : public ResolutionStore {
     auto pending = std::make_shared<PendingRecord>();
     pending->entries.reserve(entries.size());
     pending->done = std::move(done);
-    const int64_t now_ms = std::chrono::duration_cast<Ms>(clock_->Now().time_since_epoch()).count();
+    // Wall time, as the store and its retention count it (Now() is monotonic).
+    const int64_t now_ms = clock_->WallMillis();
     std::vector<kafka::ProducerRecord> records;
     for (auto& [e, source] : entries) {
       if (e.recorded_ms <= 0) e.recorded_ms = now_ms;  // the same time here and in the changelog
@@ -295,7 +296,7 @@ Result<std::unique_ptr<ResolutionStore>> OpenStorePart(
   const std::string applied_path = options.idempotency_path + ".changelog.json";
   const bool existed = fs::exists(options.idempotency_path);
   auto store = OpenSqlite(options);
-  const int64_t now_ms = std::chrono::duration_cast<Ms>(clock.Now().time_since_epoch()).count();
+  const int64_t now_ms = clock.WallMillis();
   if (with_changelog) {
     RETURN_IF_ERROR(part->metrics_.Register(*registry));
     if (!store.ok() && store.status().code() == StatusCode::kDataLoss) {

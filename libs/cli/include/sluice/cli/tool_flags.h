@@ -79,4 +79,10 @@ Status UsageError(const std::vector<std::string>& argv, const std::string& messa
 // whose name looks secret (--flag v, --flag=v). Reports get attached to tickets.
 std::string RedactedCommandLine(const std::vector<std::string>& argv);
 
+// A service's --check-config verdict on `config_path`: Ok when `error` is empty. As text ("PATH:
+// ok" on stdout, or "PROGRAM: ERROR" on stderr) or, with `json`, as
+// {"ok":...,"config":...,"error":...} on stdout. Returns the exit code: 0, or 2 for a bad config.
+int ConfigVerdict(std::string_view program, const std::string& config_path, bool json,
+                  const std::string& error);
+
 }  // namespace sluice::cli
