@@ -226,14 +226,17 @@ r=$project-flood-2
 [ "$(verification missing "$r")" = 0 ] || fail "missing $(verification missing "$r") after the kill"
 [ "$(verification delivered "$r")" = "$(verification expected "$r")" ] || fail "delivered != expected"
 [ "$(verification out_of_order "$r")" = 0 ] || fail "out of order $(verification out_of_order "$r") after the kill"
-# Events relay-1 had delivered above its last committed offset are written again by relay-2, as
-# upserts of the same records (README, "What does not work yet": a partition that moves brings
-# no record of what its last owner resolved). Only those: no more than had been written when
-# relay-1 died, and no record created twice.
+# relay-2 restores what relay-1 resolved from the changelog topics, so it skips those events; only
+# the crash window is written again (as upserts of the same records): events Salesforce accepted
+# whose changelog write relay-1 had not seen acknowledged. That is bounded by relay-1's calls in
+# flight (max_in_flight 20 x 200 records) plus as many waiting for their store write: 8,000.
+# Before the changelog this run wrote 14,000-22,000 events again, so the bound can fail.
 dups=$(verification duplicated_events "$r")
 echo "after the kill: delivered $(verification delivered "$r"), missing 0, events written twice" \
   "$dups (of $done_now written before the kill)"
-[ "$dups" -le "$done_now" ] || fail "$dups events written twice, more than the $done_now written before the kill"
+crash_window=$((2 * 20 * 200))
+[ "$dups" -le "$crash_window" ] ||
+  fail "$dups events written twice after the kill: more than the crash window ($crash_window)"
 [ "$(stat "d['records_created']")" = "$(stat "d['objects']['Contact']")" ] ||
   fail "sfsim created more records than it holds"
 
