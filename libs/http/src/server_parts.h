@@ -1,0 +1,24 @@
+// Private to libs/http: what server.cc (the sessions) and server_types.cc (the value types and
+// the Responder) share.
+#pragma once
+
+#include <string_view>
+
+#include "sluice/http/server.h"
+
+namespace sluice::http::internal {
+
+// ASCII case-insensitive equality (header names, tokens).
+bool IEquals(std::string_view a, std::string_view b);
+
+// What a Responder talks to: the session that owns the connection.
+// Thread-safety: Send/Reset/Abandon may be called from any thread; each posts to the session.
+class ResponderTarget {
+ public:
+  virtual ~ResponderTarget() = default;
+  virtual void Send(ServerResponse response) = 0;
+  virtual void Reset() = 0;
+  virtual void Abandon() = 0;
+};
+
+}  // namespace sluice::http::internal
