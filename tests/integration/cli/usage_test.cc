@@ -17,37 +17,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct ToolRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using ToolRun = CapturedRun;
 
 ToolRun Exec(const std::string& binary, const std::vector<std::string>& args,
              const std::vector<std::string>& env = {}) {
-  const std::string err_path =
-      (std::filesystem::temp_directory_path() /
-       ("sluice-usage-" + std::to_string(getpid()) + "-" + binary + ".err"))
-          .string();
-  std::filesystem::remove(err_path);
   std::vector<std::string> argv = {BinPath(binary)};
   argv.insert(argv.end(), args.begin(), args.end());
   ChildOptions options;
-  options.stderr_path = err_path;
   options.env = env;
-  ToolRun run;
-  auto r = RunCommand(argv, 60s, options);
-  EXPECT_TRUE(r.ok()) << r.status();
-  if (r.ok()) {
-    run.exit_code = r->exit_code;
-    run.out = r->out;
-  }
-  std::ifstream f(err_path);
-  std::stringstream s;
-  s << f.rdbuf();
-  run.err = s.str();
-  std::filesystem::remove(err_path);
-  return run;
+  return RunCapturing(argv, 60s, options);
 }
 
 std::string Describe(const std::string& binary, const std::vector<std::string>& args,

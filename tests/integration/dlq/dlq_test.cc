@@ -39,34 +39,14 @@ std::string Bootstrap() {
   return b.ok() ? (*b)->bootstrap() : "";
 }
 
-struct ToolRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using ToolRun = CapturedRun;
 
 // Runs sluice-dlq with --bootstrap of the test broker (unless `bootstrap` is given).
 ToolRun Dlq(std::vector<std::string> args, const std::string& bootstrap = "") {
-  const std::string err_path =
-      (std::filesystem::temp_directory_path() / KafkaBroker::UniqueName("dlq-stderr")).string();
   std::vector<std::string> argv = {BinPath("sluice-dlq"), "--bootstrap",
                                    bootstrap.empty() ? Bootstrap() : bootstrap};
   argv.insert(argv.end(), args.begin(), args.end());
-  ChildOptions options;
-  options.stderr_path = err_path;
-  ToolRun run;
-  auto r = RunCommand(argv, minutes(3), options);
-  EXPECT_TRUE(r.ok()) << r.status();
-  if (r.ok()) {
-    run.exit_code = r->exit_code;
-    run.out = r->out;
-  }
-  std::ifstream f(err_path);
-  std::stringstream s;
-  s << f.rdbuf();
-  run.err = s.str();
-  std::filesystem::remove(err_path);
-  return run;
+  return RunCapturing(argv, minutes(3));
 }
 
 std::vector<std::string> Lines(const std::string& text) {

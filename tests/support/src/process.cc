@@ -6,8 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace sluice::testing {
@@ -177,6 +183,27 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, Ms timeou
   }
   result.exit_code = *code;
   return result;
+}
+
+CapturedRun RunCapturing(const std::vector<std::string>& argv, Ms timeout, ChildOptions options) {
+  static std::atomic<int> counter{0};
+  options.stderr_path = (std::filesystem::temp_directory_path() /
+                         ("sluice-stderr-" + std::to_string(getpid()) + "-" +
+                          std::to_string(counter.fetch_add(1)) + ".err"))
+                            .string();
+  CapturedRun run;
+  auto r = RunCommand(argv, timeout, options);
+  EXPECT_TRUE(r.ok()) << r.status();
+  if (r.ok()) {
+    run.exit_code = r->exit_code;
+    run.out = std::move(r->out);
+  }
+  std::ifstream f(options.stderr_path);
+  std::stringstream s;
+  s << f.rdbuf();
+  run.err = s.str();
+  std::filesystem::remove(options.stderr_path);
+  return run;
 }
 
 std::string BinPath(const std::string& name) { return std::string(SLUICE_BIN_DIR) + "/" + name; }

@@ -70,6 +70,17 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                  std::chrono::milliseconds timeout,
                                  const ChildOptions& options = {});
 
+// RunCommand with stderr captured as well (through a temporary file, removed afterwards; any
+// options.stderr_path is replaced). A command that cannot be run or does not finish in time is
+// reported as a test failure and comes back with exit_code -1.
+struct CapturedRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+CapturedRun RunCapturing(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                         ChildOptions options = {});
+
 // Path of a built binary in build/bin, or a source-tree file.
 std::string BinPath(const std::string& name);
 std::string SourcePath(const std::string& relative);
