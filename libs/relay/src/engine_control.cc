@@ -48,8 +48,9 @@ void Engine::OnAssigned(kafka::Consumer&, const std::vector<kafka::TopicPartitio
            {"count", parts.size()},
            {"owned", book_.partitions().size()}},
           "assigned {} partitions (now {})", parts.size(), book_.partitions().size());
-  if (!parts.empty() && parts_.store) {
-    // What any instance recorded for them, before anything of them is consumed.
+  if (parts_.store) {
+    // What any instance recorded for them, before anything of them is consumed. An empty
+    // assignment too: an instance that owns nothing may still keep standby copies.
     Status restored = parts_.store->Restore(parts);
     if (!restored.ok()) {
       LogWith(*log_, spdlog::level::critical,
@@ -132,6 +133,7 @@ void Engine::OnRevoked(kafka::Consumer&, const std::vector<kafka::TopicPartition
     tracker_.Reset(pid);
     book_.Unassign(pid);
   }
+  if (parts_.store) parts_.store->Released(parts);
   LogWith(*log_, spdlog::level::info,
           {{"event", "revoked"},
            {"partitions", PartitionList(parts)},

@@ -194,6 +194,7 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.changelog_replication =
       static_cast<int>(c.GetInt("/changelog/replication_factor", o.changelog_replication));
   RETURN_IF_ERROR(ReadDuration(c, "/changelog/restore_timeout", &o.changelog_restore_timeout));
+  o.changelog_standby = c.GetBool("/changelog/standby_partitions", o.changelog_standby);
 
   const std::string listen =
       c.GetString("/http/listen", o.http_host + ":" + std::to_string(o.http_port));

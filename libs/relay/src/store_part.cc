@@ -11,6 +11,7 @@
 #include "sluice/changelog/applied_offsets.h"
 #include "sluice/changelog/record.h"
 #include "sluice/changelog/restore.h"
+#include "sluice/changelog/standby.h"
 #include "sluice/core/logging.h"
 #include "sluice/idempotency/group_commit.h"
 #include "sluice/idempotency/retention.h"
@@ -35,6 +36,8 @@ struct ChangelogMetrics {
   metrics::Counter* foreign = nullptr;
   metrics::Gauge* last_restore_seconds = nullptr;
   metrics::Counter* rebuilds = nullptr;
+  metrics::Counter* standby_applied = nullptr;
+  metrics::Gauge* standby_partitions = nullptr;
 
   Status Register(metrics::Registry& r) {
     ASSIGN_OR_RETURN(written,
@@ -57,6 +60,13 @@ struct ChangelogMetrics {
                      r.AddCounter("sluice_relay_store_rebuilds_total",
                                   "Local stores found missing or corrupt and rebuilt from the "
                                   "changelog."));
+    ASSIGN_OR_RETURN(standby_applied,
+                     r.AddCounter("sluice_relay_changelog_standby_applied_total",
+                                  "Changelog entries of partitions this instance does not own "
+                                  "applied to the local store (standby copies)."));
+    ASSIGN_OR_RETURN(standby_partitions,
+                     r.AddGauge("sluice_relay_changelog_standby_partitions",
+                                "Changelog partitions followed as standby copies."));
     return Status::Ok();
   }
 };
@@ -119,13 +129,27 @@ class StorePart final : public ResolutionStore {
   }
 
   Status Restore(const std::vector<kafka::TopicPartition>& partitions) override {
-    if (!producer_ || partitions.empty()) return Status::Ok();
-    std::map<std::string, std::map<int32_t, int64_t>> from;  // changelog topic -> partitions
+    if (!producer_) return Status::Ok();
+    std::vector<kafka::TopicPartition> changelogs;
     for (const auto& tp : partitions) {
       ASSIGN_OR_RETURN(const std::string cl, ChangelogFor(tp.topic));
       RETURN_IF_ERROR(EnsureChangelog(tp.topic, cl));
+      changelogs.push_back({cl, tp.partition});
+    }
+    if (standby_) {
+      // Standby copies stop following what is now ours before it is restored and written here.
+      for (const auto& source : standby_sources_) {
+        auto cl = ChangelogFor(source);
+        if (cl.ok()) (void)EnsureChangelog(source, *cl);  // a source not there yet: later
+      }
+      owned_.insert(changelogs.begin(), changelogs.end());
+      FollowTheRest();
+    }
+    if (partitions.empty()) return Status::Ok();
+    std::map<std::string, std::map<int32_t, int64_t>> from;  // changelog topic -> partitions
+    {
       std::lock_guard<std::mutex> lock(mu_);
-      from[cl][tp.partition] = applied_.Next({cl, tp.partition});
+      for (const auto& cl : changelogs) from[cl.topic][cl.partition] = applied_.Next(cl);
     }
     for (const auto& [topic, starts] : from) {
       ASSIGN_OR_RETURN(auto stats, changelog::Restore(restore_options_, topic, starts, *store_));
@@ -145,8 +169,18 @@ class StorePart final : public ResolutionStore {
     return SaveApplied();
   }
 
+  void Released(const std::vector<kafka::TopicPartition>& partitions) override {
+    if (!standby_) return;
+    for (const auto& tp : partitions) {
+      auto cl = ChangelogFor(tp.topic);
+      if (cl.ok()) owned_.erase({*cl, tp.partition});
+    }
+    FollowTheRest();
+  }
+
   void Close() override {
     if (producer_) (void)producer_->Flush(Ms(5'000));
+    if (standby_) standby_->Stop();
     if (committer_) committer_->Stop();
     if (purger_) purger_->Stop();
     if (producer_) (void)SaveApplied();
@@ -168,6 +202,23 @@ class StorePart final : public ResolutionStore {
   ChangelogMetrics metrics_;
   std::shared_ptr<spdlog::logger> log_ = GetLogger("relay");
   changelog::AppliedOffsets applied_;  // guarded by mu_
+  // Standby copies (changelog.standby_partitions); null when off.
+  std::unique_ptr<changelog::Standby> standby_;
+  // Named source topics (not patterns) followed even before any of their partitions is assigned.
+  std::vector<std::string> standby_sources_;
+
+  // Called on the standby's thread once entries of `topic` up to `next` are in the store.
+  void StandbyApplied(const std::string& topic, const std::map<int32_t, int64_t>& next,
+                      int64_t entries) {
+    metrics_.standby_applied->Increment(static_cast<uint64_t>(entries));
+    bool save = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [p, n] : next) applied_.Advance({topic, p}, n);
+      save = clock_->Now() - last_save_ >= kSaveInterval;
+    }
+    if (save) (void)SaveApplied();
+  }
 
  private:
   Result<std::string> ChangelogFor(const std::string& source) {
@@ -177,7 +228,7 @@ class StorePart final : public ResolutionStore {
   // The changelog topic exists with the source's partition count: created when missing
   // (compacted, and deleted after the store's retention), an error when its count differs.
   Status EnsureChangelog(const std::string& source, const std::string& topic) {
-    if (checked_.count(topic) > 0) return Status::Ok();
+    if (counts_.count(topic) > 0) return Status::Ok();
     if (source.size() > suffix_.size() && source.ends_with(suffix_)) {
       return FailedPreconditionError(fmt::format(
           "topic {} is a changelog topic (it ends with {}), assigned as a source: narrow "
@@ -206,8 +257,27 @@ class StorePart final : public ResolutionStore {
           "--alter --partitions {}) or set changelog.suffix to use another topic",
           topic, *have, source, want, want));
     }
-    checked_.insert(topic);
+    counts_[topic] = want;
     return Status::Ok();
+  }
+
+  // Standby copies follow every partition of every known changelog topic that is not ours, from
+  // what the store has applied.
+  void FollowTheRest() {
+    changelog::PartitionOffsets rest;
+    int64_t n = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [topic, count] : counts_) {
+        for (int32_t p = 0; p < count; ++p) {
+          if (owned_.count({topic, p}) > 0) continue;
+          rest[topic][p] = applied_.Next({topic, p});
+          ++n;
+        }
+      }
+    }
+    standby_->Follow(std::move(rest));
+    metrics_.standby_partitions->Set(static_cast<double>(n));
   }
 
   void Acked(const std::shared_ptr<PendingRecord>& pending, const Status& status,
@@ -261,7 +331,8 @@ class StorePart final : public ResolutionStore {
   std::mutex mu_;
   std::deque<std::shared_ptr<PendingRecord>> queue_;  // guarded by mu_
   Clock::TimePoint last_save_;                        // guarded by mu_
-  std::set<std::string> checked_;                     // engine thread only
+  std::map<std::string, int> counts_;      // changelog topic -> partitions; engine thread
+  std::set<kafka::TopicPartition> owned_;  // changelog partitions of assigned ones; engine thread
 };
 
 Result<std::unique_ptr<idempotency::IdempotencyStore>> OpenSqlite(const RelayOptions& options) {
@@ -351,6 +422,20 @@ Result<std::unique_ptr<ResolutionStore>> OpenStorePart(
   part->suffix_ = options.changelog_suffix;
   part->replication_ = options.changelog_replication;
   part->retention_ = options.idempotency_retention;
+  if (options.changelog_standby) {
+    changelog::StandbyOptions standby;
+    standby.reader = part->restore_options_.reader;
+    standby.reader.group_id = options.group_id + ".changelog-standby";
+    StorePart* p = part.get();
+    ASSIGN_OR_RETURN(part->standby_,
+                     changelog::Standby::Start(
+                         standby, *part->store_,
+                         [p](const std::string& topic, const std::map<int32_t, int64_t>& next,
+                             int64_t entries) { p->StandbyApplied(topic, next, entries); }));
+    for (const auto& topic : options.topics) {
+      if (!topic.starts_with('^')) part->standby_sources_.push_back(topic);
+    }
+  }
   return std::unique_ptr<ResolutionStore>(std::move(part));
 }
 

@@ -70,10 +70,11 @@ Count CountLedger(RelayHarness& h, const std::vector<TestEvent>& events) {
   return c;
 }
 
-std::unique_ptr<RelayHarness> Harness(bool changelog, int partitions = 6) {
+std::unique_ptr<RelayHarness> Harness(bool changelog, int partitions = 6, bool standby = false) {
   RelayHarness::Options options;
   options.partitions = partitions;
   options.changelog_enabled = changelog;
+  options.changelog_standby = standby;
   options.event_id_field = "";  // plain writes: only the delivered-set can prevent a second one
   options.sfsim_flags = {"--ledger-event-id-field", "Description"};
   auto h = RelayHarness::Create(options);
@@ -144,6 +145,59 @@ TEST(ChangelogTest, DuplicatesAreSkippedByInstancesThatNeverSawTheOriginals) {
 
 TEST(ChangelogTest, WithoutTheChangelogTheSameRunWritesDuplicatesAgain) {
   EXPECT_GT(DuplicatesAfterHandover(/*changelog=*/false), 0u);
+}
+
+// Two relays share the partitions; the first stops and its partitions move to the second. Returns
+// how many changelog entries the second restored at that handover. With standby copies on, it has
+// applied them already while the first owned them, so the restore reads (almost) nothing.
+double EntriesRestoredAtHandover(bool standby) {
+  auto h = Harness(true, 4, standby);
+  if (h == nullptr) return -1;
+  auto first = Events(4000, 4000);
+  EXPECT_TRUE(h->Produce(first).ok());
+  EXPECT_TRUE(h->StartRelay(0).ok());
+  EXPECT_TRUE(h->StartRelay(1).ok());
+  EXPECT_TRUE(h->WaitForLedger(first.size(), minutes(3)));
+  // Both own partitions (the second joined a rebalance) and committed.
+  EXPECT_TRUE(RelayHarness::WaitFor(
+      [&] {
+        return h->MetricValue(0, "sluice_relay_delivered_total").value_or(0) > 0 &&
+               h->MetricValue(1, "sluice_relay_delivered_total").value_or(0) > 0;
+      },
+      seconds(30)));
+  std::this_thread::sleep_for(seconds(3));
+  const double before =
+      h->MetricValue(1, "sluice_relay_changelog_restored_entries_total").value_or(0);
+  const double delivered_by_0 = h->MetricValue(0, "sluice_relay_delivered_total").value_or(0);
+  EXPECT_EQ(h->StopRelay(0), 0);
+  auto second = Events(400, 400, 100'000);
+  EXPECT_TRUE(h->Produce(second).ok());
+  EXPECT_TRUE(h->WaitForLedger(first.size() + second.size(), minutes(2)));
+  std::vector<TestEvent> all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  const Count c = CountLedger(*h, all);
+  EXPECT_EQ(c.missing, 0u);
+  EXPECT_EQ(c.written_twice, 0u);
+  const double restored =
+      h->MetricValue(1, "sluice_relay_changelog_restored_entries_total").value_or(0) - before;
+  const double standby_applied =
+      h->MetricValue(1, "sluice_relay_changelog_standby_applied_total").value_or(0);
+  fmt::print(
+      "standby {}: relay 0 delivered {}, relay 1 restored {} at the handover and applied {} "
+      "as standby copies\n",
+      standby, delivered_by_0, restored, standby_applied);
+  if (standby) {
+    EXPECT_GT(standby_applied, 0);
+  }
+  return restored;
+}
+
+TEST(ChangelogTest, StandbyCopiesLeaveAlmostNothingToRestoreAtAHandover) {
+  EXPECT_LE(EntriesRestoredAtHandover(/*standby=*/true), 100);
+}
+
+TEST(ChangelogTest, WithoutStandbyCopiesTheHandoverRestoresTheMovedPartitions) {
+  EXPECT_GE(EntriesRestoredAtHandover(/*standby=*/false), 500);
 }
 
 // A DLQ replay (the replay-count header sluice-dlq sets) of an event that another instance

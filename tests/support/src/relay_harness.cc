@@ -124,6 +124,7 @@ std::string RelayHarness::WriteConfig(int index) {
     << "changelog:\n"
     << "  enabled: "
     << (options_.changelog_enabled && options_.idempotency_enabled ? "true" : "false") << "\n"
+    << "  standby_partitions: " << (options_.changelog_standby ? "true" : "false") << "\n"
     << "http:\n"
     << "  listen: \"127.0.0.1:0\"\n"
     << "logging:\n"

@@ -117,6 +117,8 @@ const std::map<std::string, std::function<std::string(const RelayOptions&)>>& Ac
        [](const RelayOptions& o) { return Num(o.changelog_replication); }},
       {"/changelog/restore_timeout",
        [](const RelayOptions& o) { return Ms(o.changelog_restore_timeout); }},
+      {"/changelog/standby_partitions",
+       [](const RelayOptions& o) { return Bool(o.changelog_standby); }},
       {"/http/listen",
        [](const RelayOptions& o) { return o.http_host + ":" + std::to_string(o.http_port); }},
       {"/logging/level", [](const RelayOptions& o) { return o.log_level; }},

@@ -147,6 +147,11 @@ struct RelayOptions {
   // How long a restore may take (the broker unreachable, a leader missing) before the relay gives
   // up and stops. Default 2 minutes.
   std::chrono::milliseconds changelog_restore_timeout{std::chrono::minutes(2)};
+  // Keep warm copies of the changelog partitions of this instance's topics that it does not own
+  // (standby copies, as Kafka Streams' standby replicas): they are tailed into the local store, so
+  // a partition that moves here is restored from seconds of entries, not from its whole retention.
+  // Costs one reader and the other instances' write rate into the local store. Default false.
+  bool changelog_standby = false;
 
   // --- HTTP (/metrics, /healthz, /readyz) ---
   // Default 127.0.0.1:9464; port 0 picks a free one.

@@ -64,8 +64,8 @@ struct StoreEntry {
 };
 
 // The idempotency store as the engine sees it.
-// Thread-safety: CheckBatch and Restore from the engine thread; Record from any thread; callbacks
-// on any thread, exactly once (in Record order when they succeed).
+// Thread-safety: CheckBatch, Restore and Released from the engine thread; Record from any thread;
+// callbacks on any thread, exactly once (in Record order when they succeed).
 class ResolutionStore {
  public:
   using Callback = std::function<void(const Status&)>;
@@ -80,10 +80,14 @@ class ResolutionStore {
   // store_part.h). Ok at once for a store without one. An error stops the relay before anything
   // of those partitions is consumed (e.g. FailedPrecondition: a changelog topic whose partition
   // count differs from its source's).
+  // Called for every assignment, an empty one included.
   virtual Status Restore(const std::vector<kafka::TopicPartition>& partitions) {
     (void)partitions;
     return Status::Ok();
   }
+  // `partitions` were revoked from this instance (after their work ended or was abandoned): the
+  // real store follows them as standby copies when that is configured.
+  virtual void Released(const std::vector<kafka::TopicPartition>& partitions) { (void)partitions; }
   // Finishes what was queued (waiting on it) and stops; later Records fail.
   virtual void Close() = 0;
 };

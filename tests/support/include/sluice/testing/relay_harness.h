@@ -64,6 +64,8 @@ class RelayHarness {
     bool idempotency_enabled = true;
     // The delivered-set changelog (needs the store); off only to show what it prevents.
     bool changelog_enabled = true;
+    // changelog.standby_partitions of every relay.
+    bool changelog_standby = false;
     // logging.level of every relay.
     std::string log_level = "info";
     // Added to kafka.properties (after the harness's session and heartbeat timeouts).
