@@ -30,26 +30,11 @@ using std::chrono::seconds;
 
 const bool kBrokerRegistered = RegisterKafkaBrokerEnvironment();
 
-// Plain creates of Contacts, keyed k<first>..; the event id rides in Description, a field without
-// a unique constraint (so a second create of the same event succeeds, as it would in an org), and
-// sfsim's ledger takes its event ids from there (--ledger-event-id-field).
+// Plain creates of Contacts keyed k<first>.. (see MakePlainContactCreate).
 std::vector<TestEvent> Events(int n, int keys, int first = 0) {
-  static std::mt19937_64 rng(std::random_device{}());
   std::vector<TestEvent> out;
-  for (int i = 0; i < n; ++i) {
-    envelope::Event e;
-    const uint64_t a = rng(), b = rng();
-    e.event_id = fmt::format("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", a >> 32, (a >> 16) & 0xffff,
-                             a & 0xfff, (b >> 52) & 0xfff, b & 0xffffffffffffULL);
-    e.operation = envelope::Operation::kCreate;
-    e.sobject = "Contact";
-    const std::string key = "k" + std::to_string(first + i % keys);
-    e.fields_json =
-        envelope::MakeFieldsJson({{"LastName", "Customer " + key}, {"Description", e.event_id}});
-    e.occurred_at = "2026-12-07T00:00:00.000Z";
-    e.source = "changelog-test";
-    out.push_back(TestEvent{key, envelope::SerializeEvent(e), e.event_id, {}});
-  }
+  for (int i = 0; i < n; ++i)
+    out.push_back(MakePlainContactCreate("k" + std::to_string(first + i % keys)));
   return out;
 }
 
@@ -82,12 +67,6 @@ std::unique_ptr<RelayHarness> Harness(bool changelog, int partitions = 6, bool s
   return h.ok() ? std::move(h).value() : nullptr;
 }
 
-void RemoveStore(RelayHarness& h, int index) {
-  for (const char* suffix : {"", "-wal", "-shm", ".changelog.json"}) {
-    fs::remove(h.StorePath(index) + suffix);
-  }
-}
-
 // Two relays drain; then one is SIGKILLed and comes back with no local store, a third joins, and
 // 10% of the events are published again (copies far from their originals in the log), with new
 // events between them. The partitions move to instances that never saw their originals.
@@ -103,7 +82,7 @@ size_t DuplicatesAfterHandover(bool changelog) {
   // that matter (others are skipped too with the changelog, and written again without it).
   std::this_thread::sleep_for(seconds(2));
   EXPECT_EQ(h->StopRelay(0, /*kill=*/true), 128 + SIGKILL);
-  RemoveStore(*h, 0);
+  h->RemoveStore(0);
   EXPECT_EQ(h->StopRelay(1), 0);
   std::vector<TestEvent> second = Events(1000, 1000, 100'000);
   std::vector<TestEvent> replays;
@@ -316,7 +295,7 @@ TEST(ChangelogTest, ForeignChangelogRecordsAreSkippedAndCounted) {
                                                        {{"sluice-changelog", "1"}}))
                   .get()
                   .status.ok());
-  RemoveStore(*h, 0);  // restore everything, the foreign records included
+  h->RemoveStore(0);  // restore everything, the foreign records included
   ASSERT_TRUE(h->Produce(next).ok());
   ASSERT_TRUE(h->StartRelay(0).ok());
   ASSERT_TRUE(h->WaitForLedger(events.size() + next.size(), minutes(2)));

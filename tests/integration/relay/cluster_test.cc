@@ -3,6 +3,7 @@
 // be lost or written twice; how long the drain takes to come back is measured and reported, not
 // asserted (tests never fail on timing).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "sluice/kafka/admin.h"
 #include "sluice/testing/relay_harness.h"
 
 namespace sluice::testing {
@@ -119,6 +121,116 @@ TEST_F(ClusterTest, ABrokerKilledMidDrainLosesNothingAndWritesNothingTwice) {
   auto dlq = (*h)->ReadDlq(0, 1s);
   ASSERT_TRUE(dlq.ok());
   EXPECT_TRUE(dlq->empty());
+}
+
+// Issue 12's first test. Three relays on the cluster drain plain creates (no event id field, so
+// only the delivered-set can stop a second write); 10% of the events are published again at the end
+// of the log, far from their originals; one relay is SIGKILLed twice mid-drain and restarted each
+// time with no local store. Returns the event ids written twice that no kill explains: a kill
+// explains an id whose first write reached sfsim while the killed relay could have had it in
+// flight, just before the kill (Salesforce answered, the relay died before the changelog write:
+// the crash window no delivered-set closes for plain creates; an event id field closes it).
+struct DuplicateRun {
+  size_t missing = 0;
+  size_t unexplained = 0;  // written twice, not by a call in flight at a kill
+  size_t explained = 0;    // written twice by a call in flight at a kill
+};
+
+DuplicateRun DuplicatesAcrossThreeRelays(const std::string& bootstrap, bool changelog,
+                                         int originals, int requests_per_second) {
+  RelayHarness::Options options;
+  options.bootstrap = bootstrap;
+  options.replication = 3;
+  options.partitions = 6;
+  options.changelog_enabled = changelog;
+  options.event_id_field = "";
+  options.sfsim_flags = {"--ledger-event-id-field", "Description"};
+  options.delivery["requests_per_second"] = std::to_string(requests_per_second);
+  options.delivery["records_per_second"] = std::to_string(200 * requests_per_second);
+  auto h = RelayHarness::Create(options);
+  EXPECT_TRUE(h.ok()) << h.status().ToString();
+  if (!h.ok()) return {};
+  std::vector<TestEvent> events;
+  for (int i = 0; i < originals; ++i) {
+    events.push_back(MakePlainContactCreate("k" + std::to_string(i % (originals / 10))));
+  }
+  std::vector<TestEvent> log = events;
+  for (size_t i = 0; i < events.size(); i += 10) log.push_back(events[i]);
+  EXPECT_TRUE((*h)->Produce(log).ok());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE((*h)->StartRelay(i).ok());
+
+  auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  std::vector<int64_t> kills;
+  for (double share : {0.25, 0.6}) {
+    EXPECT_TRUE((*h)->WaitForLedger(static_cast<uint64_t>(share * originals), 5min));
+    kills.push_back(wall_ms());
+    EXPECT_EQ((*h)->StopRelay(2, /*kill=*/true), 128 + SIGKILL);
+    (*h)->RemoveStore(2);
+    EXPECT_TRUE((*h)->StartRelay(2).ok());
+  }
+  EXPECT_TRUE((*h)->WaitForLedger(events.size(), 10min));
+  // Every copy read (skipped or written again) before the count: the group committed it all.
+  kafka::AdminOptions admin_options;
+  admin_options.bootstrap = bootstrap;
+  auto admin = kafka::Admin::Create(admin_options);
+  EXPECT_TRUE(admin.ok());
+  if (!admin.ok()) return {};
+  EXPECT_TRUE(RelayHarness::WaitFor(
+      [&] {
+        auto lag = (*admin)->Lag((*h)->topic() + "-group", (*h)->topic(), 10s);
+        if (!lag.ok()) return false;
+        int64_t behind = 0;
+        for (const auto& p : *lag) behind += p.committed < 0 ? p.high_watermark : p.lag;
+        return behind == 0;
+      },
+      5min));
+  std::this_thread::sleep_for(3s);
+  auto ledger = (*h)->Ledger();
+  EXPECT_TRUE(ledger.ok());
+  if (!ledger.ok()) return {};
+  std::map<std::string, std::vector<int64_t>> writes;  // event id -> received_ms of each write
+  for (const auto& row : *ledger) writes[row.event_id].push_back(row.received_ms);
+  DuplicateRun run;
+  for (const auto& e : events) run.missing += writes.count(e.event_id) == 0 ? 1 : 0;
+  // sfsim answers in milliseconds here; what follows its answer (the result, the changelog write
+  // with acks=all on three brokers) takes tens of ms on a loaded machine. 3 s is ample, and short
+  // against the drain, so that the copies written again are not taken for the crash window.
+  constexpr int64_t kInFlightMs = 3'000;
+  for (auto& [id, at] : writes) {
+    if (at.size() < 2) continue;
+    std::sort(at.begin(), at.end());
+    bool explained = false;
+    for (int64_t k : kills) explained |= at[0] > k - kInFlightMs && at[0] <= k + 1'000 && at[1] > k;
+    (explained ? run.explained : run.unexplained) += 1;
+  }
+  std::printf(
+      "changelog %s: %zu events + %zu copies, %zu missing, %zu written twice by calls in "
+      "flight at the two kills, %zu written twice otherwise\n",
+      changelog ? "on" : "off", events.size(), log.size() - events.size(), run.missing,
+      run.explained, run.unexplained);
+  return run;
+}
+
+TEST_F(ClusterTest, ThreeRelaysWriteNoEventTwiceAcrossInstancesAndKills) {
+  const DuplicateRun run =
+      DuplicatesAcrossThreeRelays(bootstrap_, /*changelog=*/true, 300'000, /*rps=*/150);
+  EXPECT_EQ(run.missing, 0u);
+  EXPECT_EQ(run.unexplained, 0u);
+  RecordProperty("written_twice_in_flight_at_kills", static_cast<int>(run.explained));
+}
+
+// The same with the changelog off, at a fifth of the size and a slower rate (a drain of ~30 s, so
+// most originals are written well before a kill): the copies of what the killed relay had
+// delivered are written again, so the check above can fail.
+TEST_F(ClusterTest, WithoutTheChangelogTheThreeRelaysWriteEventsTwice) {
+  const DuplicateRun run =
+      DuplicatesAcrossThreeRelays(bootstrap_, /*changelog=*/false, 60'000, /*rps=*/10);
+  EXPECT_EQ(run.missing, 0u);
+  EXPECT_GT(run.unexplained, 0u);
 }
 
 }  // namespace

@@ -56,6 +56,19 @@ TestEvent MakeContactEvent(const std::string& key, int seq, bool valid) {
   return TestEvent{key, envelope::SerializeEvent(e), e.event_id, {}};
 }
 
+TestEvent MakePlainContactCreate(const std::string& key) {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  envelope::Event e;
+  e.event_id = MakeUuid(rng);
+  e.operation = envelope::Operation::kCreate;
+  e.sobject = "Contact";
+  e.fields_json =
+      envelope::MakeFieldsJson({{"LastName", "Customer " + key}, {"Description", e.event_id}});
+  e.occurred_at = "2026-12-07T00:00:00.000Z";
+  e.source = "relay-test";
+  return TestEvent{key, envelope::SerializeEvent(e), e.event_id, {}};
+}
+
 Result<std::unique_ptr<RelayHarness>> RelayHarness::Create(const Options& options) {
   std::unique_ptr<RelayHarness> h(new RelayHarness());
   h->options_ = options;
@@ -136,6 +149,12 @@ std::string RelayHarness::WriteConfig(int index) {
 
 std::string RelayHarness::StorePath(int index) const {
   return dir_ + "/relay-" + std::to_string(index) + ".db";
+}
+
+void RelayHarness::RemoveStore(int index) const {
+  for (const char* suffix : {"", "-wal", "-shm", ".changelog.json"}) {
+    std::filesystem::remove(StorePath(index) + suffix);
+  }
 }
 
 Result<uint16_t> RelayHarness::StartRelay(int index) {

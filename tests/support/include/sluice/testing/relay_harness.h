@@ -48,6 +48,11 @@ struct TestEvent {
 // false: then LastName is missing and sfsim answers REQUIRED_FIELD_MISSING).
 TestEvent MakeContactEvent(const std::string& key, int seq, bool valid = true);
 
+// A plain create of a Contact (no external id) whose event id also rides in Description, a field
+// without a unique constraint, so a second create of the same event succeeds as it would in an org.
+// Start sfsim with `--ledger-event-id-field Description` for its ledger to show the event ids.
+TestEvent MakePlainContactCreate(const std::string& key);
+
 // Thread-safety: not thread-safe; one test thread owns it.
 class RelayHarness {
  public:
@@ -117,6 +122,9 @@ class RelayHarness {
   const std::string& work_dir() const { return dir_; }
   // Relay `index`'s idempotency store file.
   std::string StorePath(int index) const;
+  // Deletes relay `index`'s store and its companions (-wal, -shm, the applied changelog offsets),
+  // as a fresh data directory would have none.
+  void RemoveStore(int index) const;
 
  private:
   RelayHarness() = default;
