@@ -47,8 +47,7 @@ int Plan(const sluice::flood::Command& c) {
                    cal.status().message().c_str());
       return 2;
     }
-    in.call_latency_s = cal->call_latency_s;
-    in.records_per_call = cal->records_per_call;
+    sluice::flood::ApplyCalibration(*cal, c.plan_given, &in);
   }
   auto r = sluice::flood::Plan(in);
   if (!r.ok()) {

@@ -58,8 +58,13 @@ struct Flags {
   PlanInput plan;
   std::string call_latency = FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::duration<double>(PlanInput{}.call_latency_s)));
+  std::string bulk_poll_interval =
+      FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::duration<double>(PlanInput{}.bulk_poll_interval_s)));
   std::string calibrate;
   bool json = false;
+  // Plan inputs given on the command line (PlanInput field names): a calibration leaves them.
+  std::vector<std::string> plan_given;
   // --via: through sluice-gateway (via_gateway.h).
   std::string via;
   int via_connections = 16;
@@ -138,6 +143,16 @@ Status LoadConfig(const std::string& path, Flags* f) {
   i64("plan/daily_allocation", &p.daily_allocation);
   i64("plan/daily_used", &p.daily_used);
   num("plan/daily_reserve", &p.daily_reserve);
+  i64("plan/instances", &p.instances);
+  num("plan/relay_events_per_s", &p.relay_events_per_s);
+  i64("plan/parents", &p.parents);
+  num("plan/parent_zipf", &p.parent_zipf);
+  i64("plan/bulk_records_per_job", &p.bulk_records_per_job);
+  i64("plan/bulk_concurrent_jobs", &p.bulk_concurrent_jobs);
+  num("plan/bulk_records_per_s", &p.bulk_records_per_s);
+  RETURN_IF_ERROR(dur("plan/bulk_poll_interval", &f->bulk_poll_interval));
+  i64("plan/bulk_daily_records", &p.bulk_daily_records);
+  i64("plan/bulk_daily_batches", &p.bulk_daily_batches);
   return Status::Ok();
 }
 
@@ -217,6 +232,9 @@ Result<Command> Build(const std::string& mode, Flags& f) {
     c.plan.events = f.events;
     ASSIGN_OR_RETURN(Clock::Duration latency, Duration("--call-latency", f.call_latency));
     c.plan.call_latency_s = std::chrono::duration<double>(latency).count();
+    ASSIGN_OR_RETURN(Clock::Duration poll, Duration("--bulk-poll-interval", f.bulk_poll_interval));
+    c.plan.bulk_poll_interval_s = std::chrono::duration<double>(poll).count();
+    c.plan_given = f.plan_given;
     c.plan_json = f.json;
     c.calibrate_path = f.calibrate;
     if (c.calibrate_path.empty()) RETURN_IF_ERROR(ValidatePlanInput(c.plan));
@@ -408,19 +426,59 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
 
   CLI::App* plan = app.add_subcommand("plan", "capacity projection without running anything");
   plan->add_option("--events", f.events, "events in the burst");
-  plan->add_option("--records-per-call", f.plan.records_per_call, "records per call (default 200)");
-  plan->add_option("--concurrency", f.plan.concurrency, "calls in flight (default 10)");
-  plan->add_option("--call-latency", f.call_latency, "mean time per call (default 500ms)");
-  plan->add_option("--max-requests-per-s", f.plan.max_requests_per_s,
-                   "requests/second ceiling (default 0: none)");
-  plan->add_option("--max-records-per-s", f.plan.max_records_per_s,
-                   "records/second ceiling (default 0: none)");
-  plan->add_option("--daily-allocation", f.plan.daily_allocation,
-                   "rolling 24 h API allocation (default 100000)");
-  plan->add_option("--daily-used", f.plan.daily_used, "calls already used (default 0)");
-  plan->add_option("--daily-reserve", f.plan.daily_reserve, "fraction kept in reserve (default 0)");
+  // The defaults in the help text come from PlanInput, where they are stated once.
+  const PlanInput d;
+  const auto given = [&f](CLI::Option* o, const char* field) {
+    o->each([&f, field](const std::string&) { f.plan_given.push_back(field); });
+  };
+  given(plan->add_option("--records-per-call", f.plan.records_per_call,
+                         fmt::format("records per call (default {})", d.records_per_call)),
+        "records_per_call");
+  given(plan->add_option(
+            "--concurrency", f.plan.concurrency,
+            fmt::format("calls in flight over all instances (default {})", d.concurrency)),
+        "concurrency");
+  given(plan->add_option("--call-latency", f.call_latency, "mean time per call (default 500ms)"),
+        "call_latency_s");
+  given(plan->add_option(
+            "--max-requests-per-s", f.plan.max_requests_per_s,
+            fmt::format("requests/second ceiling, 0: none (default {})", d.max_requests_per_s)),
+        "max_requests_per_s");
+  given(plan->add_option(
+            "--max-records-per-s", f.plan.max_records_per_s,
+            fmt::format("records/second ceiling, 0: none (default {})", d.max_records_per_s)),
+        "max_records_per_s");
+  given(
+      plan->add_option("--daily-allocation", f.plan.daily_allocation,
+                       fmt::format("rolling 24 h API allocation (default {})", d.daily_allocation)),
+      "daily_allocation");
+  given(plan->add_option("--daily-used", f.plan.daily_used, "calls already used (default 0)"),
+        "daily_used");
+  plan->add_option("--daily-reserve", f.plan.daily_reserve,
+                   fmt::format("fraction kept in reserve (default {})", d.daily_reserve));
+  plan->add_option("--instances", f.plan.instances, "relay instances (default 1)");
+  plan->add_option("--relay-events-per-s", f.plan.relay_events_per_s,
+                   "events/s one relay instance processes, 0: not modelled (default 0)");
+  plan->add_option("--parents", f.plan.parents,
+                   "distinct parent records the children lock, 0: none (default 0)");
+  plan->add_option("--parent-zipf", f.plan.parent_zipf,
+                   "children over parents: 0 even, s > 0 Zipf exponent (default 0)");
+  plan->add_option("--bulk-records-per-job", f.plan.bulk_records_per_job,
+                   fmt::format("records per Bulk API job (default {})", d.bulk_records_per_job));
+  plan->add_option("--bulk-concurrent-jobs", f.plan.bulk_concurrent_jobs,
+                   fmt::format("jobs processed at once (default {})", d.bulk_concurrent_jobs));
+  plan->add_option(
+      "--bulk-records-per-s", f.plan.bulk_records_per_s,
+      fmt::format("records/s the org processes one job at (default {})", d.bulk_records_per_s));
+  plan->add_option("--bulk-poll-interval", f.bulk_poll_interval,
+                   "how often a running job is polled (default 5s)");
+  plan->add_option("--bulk-daily-records", f.plan.bulk_daily_records,
+                   fmt::format("Bulk API records per 24 h (default {})", d.bulk_daily_records));
+  plan->add_option("--bulk-daily-batches", f.plan.bulk_daily_batches,
+                   fmt::format("Bulk API batches per 24 h (default {})", d.bulk_daily_batches));
   plan->add_option("--calibrate", f.calibrate,
-                   "take call latency and records/call from a sluice-flood report JSON");
+                   "take latency, records/call, in-flight and rate ceilings and the org's "
+                   "allocation from a sluice-flood report JSON (flags given here win)");
   plan->add_flag("--json", f.json, "print JSON instead of text");
 
   build_info::AddVersionFlag(app, "sluice-flood");

@@ -183,6 +183,28 @@ TEST_F(FloodRelayTest, SmallBurstIsDeliveredExactlyOnce) {
   ASSERT_TRUE(r["sfsim_latency"].IsObject()) << "from sfsim's /sim/stats";
   EXPECT_TRUE(r["sfsim_latency"]["base_ms"].IsNumber());
   EXPECT_GT(r["environment"]["librdkafka_version"].GetStringLength(), 0u);
+
+  // The planner calibrated from the report this run wrote: every figure it takes is the run's.
+  auto plan = RunCommand({BinPath("sluice-flood"), "plan", "--events", "1000000", "--calibrate",
+                          dir_ + "/report.json", "--max-records-per-s", "12345", "--json"},
+                         seconds(30));
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->exit_code, 0) << plan->out;
+  rapidjson::Document p;
+  p.Parse(plan->out.c_str());
+  ASSERT_TRUE(p.IsObject()) << plan->out;
+  const auto& in = p["input"];
+  EXPECT_DOUBLE_EQ(in["call_latency_s"].GetDouble(), r["api"]["call_latency_s"].GetDouble());
+  EXPECT_DOUBLE_EQ(in["records_per_call"].GetDouble(),
+                   std::min(200.0, r["api"]["records_per_call"].GetDouble()));
+  EXPECT_EQ(in["concurrency"].GetInt64(), 8);                    // the relay's max_in_flight
+  EXPECT_DOUBLE_EQ(in["max_requests_per_s"].GetDouble(), 2000);  // its requests_per_second
+  EXPECT_DOUBLE_EQ(in["max_records_per_s"].GetDouble(), 12345);  // given: the flag wins
+  if (r["api"]["daily_max"].IsInt64()) {
+    EXPECT_EQ(in["daily_allocation"].GetInt64(), r["api"]["daily_max"].GetInt64());
+  }
+  EXPECT_GT(p["bulk"]["api_calls"].GetInt64(), 0);
+  EXPECT_TRUE(p["recommended"].IsString());
 }
 
 TEST_F(FloodRelayTest, InjectedInvalidEventsShowUpInTheDlq) {

@@ -33,6 +33,8 @@ struct Command {
   PlanInput plan;
   bool plan_json = false;
   std::string calibrate_path;  // applied by the tool (it reads the file)
+  // Plan inputs given on the command line (PlanInput field names), which a calibration keeps.
+  std::vector<std::string> plan_given;
   // kCompare
   CompareOptions compare;
 };
