@@ -149,6 +149,11 @@ TEST(RelayOptionsTest, LockFieldsAreReadAndChecked) {
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->lock_fields, (std::map<std::string, std::string>{{"Contact", "AccountId"},
                                                                 {"Opportunity", "AccountId"}}));
+  // From the environment, the whole map at once (a level named in a variable is lower-cased, so
+  // ..._LOCK_FIELDS__CONTACT would name a "contact" sObject).
+  auto env = Load(kMinimal, {{"SLUICE_RELAY_DELIVERY__LOCK_FIELDS", "{Contact: AccountId}"}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ(env->lock_fields, (std::map<std::string, std::string>{{"Contact", "AccountId"}}));
   // Hostile shapes: a list, a non-string field, an empty field name, an empty sObject name.
   for (const char* bad :
        {"delivery: {lock_fields: [Contact]}\n", "delivery: {lock_fields: {Contact: 3}}\n",
