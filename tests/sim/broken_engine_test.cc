@@ -214,5 +214,23 @@ TEST(BrokenEngineTest, StoreThatForgetsPlusACrashWritesTwice) {
   EXPECT_TRUE(Fired(v, kNoDuplicateWrites)) << s.summary << "\n" << Describe(v);
 }
 
+// The relay's parent check taken away from the outside: the same scenario with the relay not told
+// about the org's parent locks (delivery.lock_fields empty), held to the invariant as if it were.
+TEST(BrokenEngineTest, NoParentCheckPutsOneParentInTwoCalls) {
+  Scenario s;
+  for (uint64_t seed = 105; s.options.lock_fields.empty(); ++seed) s = OneRelay(seed);
+  const RunResult good = RunScenario(s);
+  EXPECT_TRUE(Check(good.facts).empty()) << s.summary << "\n" << Describe(Check(good.facts));
+  EXPECT_EQ(good.facts.parent_lock_errors, 0u) << s.summary;
+
+  const auto lock_fields = s.options.lock_fields;
+  s.options.lock_fields.clear();
+  RunResult bad = RunScenario(s);
+  EXPECT_GT(bad.facts.parent_lock_errors, 0u) << s.summary;
+  bad.facts.limits.lock_fields = lock_fields;
+  const auto v = Check(bad.facts);
+  EXPECT_TRUE(Fired(v, kParentLocks)) << s.summary << "\n" << Describe(v);
+}
+
 }  // namespace
 }  // namespace sluice::sim

@@ -397,6 +397,7 @@ std::vector<Violation> Check(const Facts& facts) {
   internal::CheckCeilings(ix, sink);
   internal::CheckDlq(ix, sink);
   internal::CheckMemory(ix, sink);
+  internal::CheckParentLocks(ix, sink);
   CheckLiveness(ix, sink);
   // A handful of rounds is a token bucket's rounding; more is an engine that cannot sleep.
   if (facts.busy_waits > 20) {

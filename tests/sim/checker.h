@@ -41,6 +41,9 @@ inline constexpr char kMemory[] = "memory";
 inline constexpr char kLiveness[] = "liveness";
 // An engine with nothing it can do asks to be woken later, not "now" (else Run() spins a core).
 inline constexpr char kNoBusyWait[] = "no_busy_wait";
+// With delivery.lock_fields on for an sObject, no two calls of one relay in flight at once hold
+// records with the same parent value.
+inline constexpr char kParentLocks[] = "parent_locks";
 // Relay::Create, Start, Step and Finish answer Ok.
 inline constexpr char kEngineOk[] = "engine_ok";
 

@@ -65,5 +65,6 @@ class Sink {
 void CheckCeilings(const Index& index, Sink& sink);
 void CheckDlq(const Index& index, Sink& sink);
 void CheckMemory(const Index& index, Sink& sink);
+void CheckParentLocks(const Index& index, Sink& sink);
 
 }  // namespace sluice::sim::internal

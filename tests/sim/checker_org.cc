@@ -261,4 +261,31 @@ void CheckMemory(const Index& ix, Sink& sink) {
   }
 }
 
+void CheckParentLocks(const Index& ix, Sink& sink) {
+  const Facts& f = ix.facts;
+  if (f.limits.lock_fields.empty()) return;
+  // (incarnation, parent) -> the calls holding it, as [start, end) (end: the run's end when the
+  // call never ended); a call's end is when the engine saw its answer.
+  std::map<std::pair<Owner, std::string>, std::vector<const CallFact*>> holders;
+  for (const CallFact& c : f.calls) {
+    if (f.limits.lock_fields.count(c.sobject) == 0) continue;
+    for (const auto& p : c.parents) holders[{c.incarnation, p}].push_back(&c);
+  }
+  for (auto& [who, calls] : holders) {
+    std::sort(calls.begin(), calls.end(),
+              [](const CallFact* a, const CallFact* b) { return a->start < b->start; });
+    const CallFact* open = nullptr;  // the call with the latest end so far
+    for (const CallFact* c : calls) {
+      if (open != nullptr && c->start < open->end.value_or(f.end)) {
+        sink.Add(kParentLocks,
+                 fmt::format("{}: calls {} ({} .. {}) and {} (from {}) both hold parent {}",
+                             Inc(f, who.first), open->id, FormatTime(open->start),
+                             open->end ? FormatTime(*open->end) : std::string("end"), c->id,
+                             FormatTime(c->start), who.second));
+      }
+      if (open == nullptr || c->end.value_or(f.end) > open->end.value_or(f.end)) open = c;
+    }
+  }
+}
+
 }  // namespace sluice::sim::internal

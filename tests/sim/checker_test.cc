@@ -29,7 +29,8 @@ class FactsBuilder {
                       .poll_batch = 10,
                       .slots = 1,
                       .store_enabled = true,
-                      .event_id_field = "Sim_Event_Id__c"};
+                      .event_id_field = "Sim_Event_Id__c",
+                      .lock_fields = {}};
     f.instance_ids[1] = "r0.1";
     f.slots[1] = 0;
     f.instance_ids[2] = "r0.2";
@@ -278,6 +279,28 @@ TEST(CheckerTest, Ceilings) {
   v = c.Check();
   EXPECT_TRUE(Fired(v, kInFlight)) << Describe(v);
   EXPECT_FALSE(Fired(v, kRequestRate)) << Describe(v);
+}
+
+TEST(CheckerTest, ParentLocks) {
+  auto run = [](bool lock_fields_on, int64_t second_start_ms, Owner second_inc,
+                const std::string& second_parent) {
+    FactsBuilder b;
+    b.Produce("A");
+    b.Produce("B");
+    if (lock_fields_on) b.f.limits.lock_fields = {{"Contact", "AccountId"}};
+    CallFact& one = b.Call(0, 100, {"event-0"});
+    one.sobject = "Contact";
+    one.parents = {"001X"};
+    CallFact& two = b.Call(second_start_ms, 150, {"event-1"}, ErrorClass::kNone, "", second_inc);
+    two.sobject = "Contact";
+    two.parents = {"001W", second_parent};
+    return Fired(b.Check(), kParentLocks);
+  };
+  EXPECT_TRUE(run(true, 50, 1, "001X"));    // overlapping, one parent
+  EXPECT_FALSE(run(true, 100, 1, "001X"));  // one after the other
+  EXPECT_FALSE(run(true, 50, 1, "001Y"));   // different parents
+  EXPECT_FALSE(run(true, 50, 2, "001X"));   // another relay (not coordinated across instances)
+  EXPECT_FALSE(run(false, 50, 1, "001X"));  // lock_fields off
 }
 
 TEST(CheckerTest, OutageIsNotPoison) {

@@ -111,7 +111,8 @@ void Driver::Setup() {
                          .poll_batch = o.poll_batch,
                          .slots = s_.slots,
                          .store_enabled = o.idempotency_enabled,
-                         .event_id_field = o.event_id_field};
+                         .event_id_field = o.event_id_field,
+                         .lock_fields = o.lock_fields};
   facts_.wall_start_ms = world_.clock().WallMillis();
   for (const auto& [topic, n] : s_.topics) {
     (void)kafka_.CreateTopic(topic, n);

@@ -76,6 +76,10 @@ struct CallFact {
   bool answered = false;     // the callback ran (the engine saw the outcome)
   bool answer_lost = false;  // the write landed but the answer was a timeout
   salesforce::Operation operation = salesforce::Operation::kUpsert;
+  std::string sobject;
+  // The parent values its records lock at the org (SimOrgOptions::parent_lock_fields), sorted,
+  // without repeats; empty for sObjects without a locking lookup.
+  std::vector<std::string> parents;
   std::vector<CallRecordOutcome> records;
   std::optional<salesforce::ErrorClass> request_error;
 };
@@ -156,6 +160,9 @@ struct Limits {
   int slots = 1;  // relay instances that may run at once
   bool store_enabled = true;
   std::string event_id_field;  // creates become upserts on it when set
+  // The relay's delivery.lock_fields: for these sObjects no two calls of one relay in flight may
+  // hold one parent value.
+  std::map<std::string, std::string> lock_fields;
 };
 
 // Thread-safety: a value type.
@@ -176,6 +183,8 @@ struct Facts {
   // Final committed offset per "topic/partition" (absent: nothing committed) and log end.
   std::map<std::pair<std::string, int32_t>, int64_t> final_committed;
   std::map<std::pair<std::string, int32_t>, int64_t> log_end;
+  // Records the org refused with UNABLE_TO_LOCK_ROW because another call held their parent.
+  uint64_t parent_lock_errors = 0;
   bool timed_out = false;  // the run hit its time limit before everything was committed
   TimePoint end{};
   // Wall-clock milliseconds at simulated time zero (DLQ headers carry wall times).

@@ -40,10 +40,12 @@ class Draw {
   std::mt19937_64 rng_;
 };
 
+// `parent`: the Contact's AccountId ("": none).
 std::string EnvelopeValue(EventKind kind, const std::string& event_id, const std::string& key,
-                          int seq, bool poison) {
+                          int seq, bool poison, const std::string& parent) {
   std::string fields = fmt::format(R"({{"{}":"{}","{}":"{}","Sim_Seq__c":{},"Name":"n{}")",
                                    kEventIdField, event_id, kKeyField, key, seq, seq);
+  if (!parent.empty()) fields += fmt::format(R"(,"{}":"{}")", kParentField, parent);
   if (poison) fields += fmt::format(R"(,"{}":true)", kPoisonField);
   fields += "}";
   switch (kind) {
@@ -145,6 +147,24 @@ Scenario MakeScenario(uint64_t seed, const ScenarioOptions& so) {
   const bool backlog = d.Chance(0.5);
   const int64_t span_ms = backlog ? 0 : d.Int(1000, 8000);
   int dups = 0, poison = 0;
+  // Parent locks, drawn from a stream of their own so that every other draw of a seed stays what
+  // it was. On: Contacts name an Account parent shared by the keys of one partition (two parents
+  // per partition, some Contacts none), so a relay that writes them in parallel contends; the org
+  // locks parents and the relay is told to (delivery.lock_fields). Parents are per partition, so
+  // relays owning different partitions never share one.
+  Draw lock_draw(seed ^ 0x9a7e471dull);
+  const bool parent_locks = lock_draw.Chance(0.35);
+  auto parent_of = [&](const std::string& topic, const std::string& key) -> std::string {
+    if (!parent_locks) return "";
+    int partitions = 1;
+    for (const auto& [t, count] : s.topics) {
+      if (t == topic) partitions = count;
+    }
+    const int32_t p = PartitionFor(key, partitions);
+    const int32_t which = PartitionFor(key + "#parent", 5);
+    if (which == 4) return "";
+    return fmt::format("001{}P{}x{}", topic == s.topics.front().first ? "a" : "b", p, which % 2);
+  };
   for (int i = 0; i < n; ++i) {
     ProducedRecord r;
     const double u = d.U();
@@ -159,7 +179,8 @@ Scenario MakeScenario(uint64_t seed, const ScenarioOptions& so) {
     r.topic =
         s.topics[static_cast<size_t>(d.Int(0, static_cast<int64_t>(s.topics.size()) - 1))].first;
     r.event_id = d.Uuid();
-    r.value = EnvelopeValue(r.kind, r.event_id, r.key, i, r.poison);
+    r.value = EnvelopeValue(r.kind, r.event_id, r.key, i, r.poison,
+                            r.kind == EventKind::kUpsert ? parent_of(r.topic, r.key) : "");
     r.headers = {{"sim-origin", "scenario"}};
     if (r.kind != EventKind::kInvalid && d.Chance(0.3)) {
       r.headers.emplace_back("idempotency-key", r.event_id);
@@ -178,6 +199,11 @@ Scenario MakeScenario(uint64_t seed, const ScenarioOptions& so) {
   }
   std::stable_sort(s.events.begin(), s.events.end(),
                    [](const auto& a, const auto& b) { return a.visible_at < b.visible_at; });
+
+  if (parent_locks) {
+    o.lock_fields = {{"Contact", kParentField}};
+    s.org.parent_lock_fields = o.lock_fields;
+  }
 
   // Faults.
   TimePoint faults_end{milliseconds(span_ms)};
@@ -296,12 +322,12 @@ Scenario MakeScenario(uint64_t seed, const ScenarioOptions& so) {
   s.summary = fmt::format(
       "seed {}: {} relay(s), {} topic(s), {} events ({} upstream dups, {} poison), {} keys, {}, "
       "max_records {}, {:.0f} req/s, {:.0f} rec/s, in-flight {}, buffer {}, poll {}, "
-      "event_id_field {}, store {}, faults [{}]",
+      "event_id_field {}, store {}, parent locks {}, faults [{}]",
       seed, s.slots, s.topics.size(), s.events.size(), dups, poison, keys,
       backlog ? "backlog" : fmt::format("produced over {} ms", span_ms), o.max_records,
       o.requests_per_second, o.records_per_second, o.max_in_flight, o.max_buffered_events,
       o.poll_batch, o.event_id_field.empty() ? "off" : "on", o.idempotency_enabled ? "on" : "off",
-      faults);
+      o.lock_fields.empty() ? "off" : "on", faults);
   return s;
 }
 

@@ -109,12 +109,21 @@ void SimOrg::Write(Owner incarnation, const std::shared_ptr<uint64_t>& token,
   fact.slot = facts_.slots.count(incarnation) ? facts_.slots.at(incarnation) : -1;
   fact.start = world_.Now();
   fact.operation = call.operation;
+  fact.sobject = call.sobject;
   std::vector<Input> inputs;
   inputs.reserve(records.size());
+  const auto lock_field = options_.parent_lock_fields.find(call.sobject);
   for (const auto& r : records) {
     inputs.push_back({std::string(r.fields_json), std::string(r.external_id)});
     fact.records.push_back({FieldValue(r.fields_json, kEventIdField), ErrorClass::kNone, ""});
+    if (lock_field != options_.parent_lock_fields.end()) {
+      std::string parent = FieldValue(r.fields_json, lock_field->second);
+      if (!parent.empty()) fact.parents.push_back(std::move(parent));
+    }
   }
+  std::sort(fact.parents.begin(), fact.parents.end());
+  fact.parents.erase(std::unique(fact.parents.begin(), fact.parents.end()), fact.parents.end());
+  const std::vector<std::string> parents = fact.parents;
   std::string which;
   for (size_t i = 0; i < records.size() && i < 6; ++i) {
     which += fmt::format(" {}:{}", FieldValue(records[i].fields_json, kKeyField),
@@ -163,11 +172,21 @@ void SimOrg::Write(Owner incarnation, const std::shared_ptr<uint64_t>& token,
                   "ConcurrentRequests (Concurrent API Requests) Limit exceeded.", 403);
   }
   ++in_progress_;
+  // The transaction takes its parents' locks; one already held by another transaction is
+  // contended (the real org waits out its lock timeout, then refuses those records).
+  std::vector<std::string> contended;
+  for (const auto& p : parents) {
+    if (parent_locks_[p]++ > 0) contended.push_back(p);
+  }
   const bool timeout = world_.Chance(options_.timeout_probability);
   const TimePoint land_at = now + latency * 8 / 10;
   world_.Schedule(land_at, kWorld,
-                  [this, index, call, inputs = std::move(inputs), result, timeout] {
-                    Land(index, call, inputs, result.get());
+                  [this, index, call, inputs = std::move(inputs), result, timeout, parents,
+                   contended = std::move(contended)] {
+                    Land(index, call, inputs, contended, result.get());
+                    for (const auto& p : parents) {
+                      if (--parent_locks_[p] == 0) parent_locks_.erase(p);
+                    }
                     if (timeout) --in_progress_;
                   });
   if (timeout) {
@@ -185,8 +204,10 @@ void SimOrg::Write(Owner incarnation, const std::shared_ptr<uint64_t>& token,
 }
 
 void SimOrg::Land(uint64_t call_index, const relay::WriteCall& call,
-                  const std::vector<Input>& records, salesforce::WriteResult* result) {
+                  const std::vector<Input>& records, const std::vector<std::string>& contended,
+                  salesforce::WriteResult* result) {
   CallFact& fact = facts_.calls[call_index];
+  const auto lock_field = options_.parent_lock_fields.find(call.sobject);
   result->http_status = 200;
   result->records.assign(records.size(), salesforce::RecordResult{});
   std::map<std::string, int> ext_count;
@@ -211,6 +232,14 @@ void SimOrg::Land(uint64_t call_index, const relay::WriteCall& call,
     if (in.fields.find(fmt::format("\"{}\":true", kPoisonField)) != std::string::npos) {
       fail(ErrorClass::kPermanent, "FIELD_CUSTOM_VALIDATION_EXCEPTION",
            "Simulated validation rule refuses this record");
+      continue;
+    }
+    if (!contended.empty() && lock_field != options_.parent_lock_fields.end() &&
+        std::binary_search(contended.begin(), contended.end(),
+                           FieldValue(in.fields, lock_field->second))) {
+      ++facts_.parent_lock_errors;
+      fail(ErrorClass::kRetryableRecord, "UNABLE_TO_LOCK_ROW",
+           "unable to obtain exclusive access to this record or 1 records: parent locked");
       continue;
     }
     if (world_.Chance(options_.lock_probability)) {

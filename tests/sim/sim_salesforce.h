@@ -22,6 +22,8 @@ namespace sluice::sim {
 // The fields every scenario event carries, so the ledger can tell which event a write carried.
 inline constexpr char kEventIdField[] = "Sim_Event_Id__c";
 inline constexpr char kKeyField[] = "Sim_Key__c";
+// A Contact's parent Account: the field the org locks when parent locks are on.
+inline constexpr char kParentField[] = "AccountId";
 // Present (true) on events the org refuses for their content.
 inline constexpr char kPoisonField[] = "Sim_Poison__c";
 
@@ -39,6 +41,11 @@ struct SimOrgOptions {
   Clock::Duration timeout_after = std::chrono::seconds(2);
   // Chance per record of UNABLE_TO_LOCK_ROW (kRetryableRecord). Default 0.
   double lock_probability = 0.0;
+  // Parent locks: sObject -> lookup field (a Contact's "AccountId"). A call's transaction, from
+  // its arrival until it lands, locks the parents its records name; a record whose parent another
+  // call's transaction holds gets UNABLE_TO_LOCK_ROW (kRetryableRecord), as Salesforce answers
+  // after its lock timeout. Default empty: no parent locks.
+  std::map<std::string, std::string> parent_lock_fields;
   // Calls at the org at once above which REQUEST_LIMIT_EXCEEDED ConcurrentRequests
   // (kRetryableOrg) is answered; 0: no limit. Default 0.
   int concurrent_limit = 0;
@@ -88,9 +95,9 @@ class SimOrg {
     std::string fields;
     std::string external_id;
   };
-  // Applies one landed call; fills `result`.
+  // Applies one landed call; fills `result`. Records whose parent is in `contended` fail.
   void Land(uint64_t call_index, const relay::WriteCall& call, const std::vector<Input>& records,
-            salesforce::WriteResult* result);
+            const std::vector<std::string>& contended, salesforce::WriteResult* result);
   std::string NewId(const relay::WriteCall& call);
   void AnswerWith(uint64_t call_index, Owner incarnation, TimePoint at,
                   std::shared_ptr<salesforce::WriteResult> result,
@@ -102,6 +109,8 @@ class SimOrg {
   int64_t api_used_;
   uint64_t auth_epoch_ = 1;
   int in_progress_ = 0;
+  // Parent value -> transactions (calls accepted, not landed yet) holding it.
+  std::map<std::string, int> parent_locks_;
   uint64_t next_record_ = 1;
   uint64_t next_ledger_ = 1;
   // (sobject, external id field, value) -> record id

@@ -62,7 +62,7 @@ TEST_P(SimSeedsTest, Seeds) {
   const uint64_t base = EnvNumber("SLUICE_SIM_SEED_BASE", 1);
   const uint64_t total = EnvNumber("SLUICE_SIM_SEEDS", 1000);
   const auto start = std::chrono::steady_clock::now();
-  uint64_t runs = 0, failed = 0, events = 0, steps = 0;
+  uint64_t runs = 0, failed = 0, events = 0, steps = 0, parent_locks = 0;
   double simulated = 0;
   std::string failed_seeds, known_seeds;
   for (uint64_t seed = base + shard; seed < base + total; seed += kShards) {
@@ -71,6 +71,7 @@ TEST_P(SimSeedsTest, Seeds) {
     driver.trace_capacity = EnvNumber("SLUICE_SIM_TRACE_LINES", 40);
     const RunResult run = RunScenario(scenario, driver);
     ++runs;
+    parent_locks += scenario.options.lock_fields.empty() ? 0 : 1;
     events += run.facts.produced.size();
     steps += run.steps;
     simulated += run.simulated_seconds;
@@ -104,9 +105,10 @@ TEST_P(SimSeedsTest, Seeds) {
   }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%s\n", fmt::format("sim shard {}/{}: {} seeds, {} failed{}, known failures:{}; {} "
-                                  "events, {:.0f} simulated s, {} steps, {:.1f} s",
-                                  shard, kShards, runs, failed, failed_seeds,
+  std::printf("%s\n", fmt::format("sim shard {}/{}: {} seeds ({} with parent locks), {} failed{}, "
+                                  "known failures:{}; {} events, {:.0f} simulated s, {} steps, "
+                                  "{:.1f} s",
+                                  shard, kShards, runs, parent_locks, failed, failed_seeds,
                                   known_seeds.empty() ? " none" : known_seeds, events, simulated,
                                   steps, wall)
                           .c_str());

@@ -60,6 +60,8 @@ Status Engine::Init() {
                                    .max_buffered = options_.max_buffered_events}));
   ASSIGN_OR_RETURN(batcher_, (flow::Batcher<uint64_t, Route>::Create(flow::BatcherOptions{
                                  .max_records = options_.max_records, .linger = options_.linger})));
+  parents_ =
+      std::make_unique<ParentBatcher<uint64_t, Route>>(options_.max_records, options_.linger);
   SendGateOptions gate_options{.requests_per_second = options_.requests_per_second,
                                .records_per_second = options_.records_per_second,
                                .max_in_flight = options_.max_in_flight,
@@ -124,6 +126,7 @@ Status Engine::Step(Clock::Duration max_wait) {
   UpdateHealth();
   metrics_.buffered->Set(static_cast<double>(scheduler_->buffered()));
   metrics_.in_flight_calls->Set(static_cast<double>(gate_->in_flight()));
+  metrics_.parents_in_flight->Set(static_cast<double>(parents_->held_parents()));
 
   // How long to wait: until the engine's own next deadline, at most max_wait. Rounded up, so a
   // deadline under a millisecond away is not a zero wait that spins the loop.
@@ -173,6 +176,7 @@ Clock::TimePoint Engine::NextWake() const {
     // nothing of the batcher's can go before a completion
   } else if (last_hold_ == Hold::kNone) {
     consider(batcher_->NextDeadline());
+    consider(parents_->NextDeadline());
   } else {
     consider(gate_->NextOpening(last_hold_, last_hold_records_));
   }
@@ -252,17 +256,18 @@ void Engine::Dispatch(Clock::TimePoint now) {
   // could send soon: events taken here hold their key until sent.
   const size_t room = static_cast<size_t>(std::max<int64_t>(gate_->concurrency_limit(), 1)) *
                       options_.max_records * 2;
-  if (batcher_->pending() < room) {
-    for (const auto& d : scheduler_->NextReady(now, room - batcher_->pending())) {
+  if (BatchedReady() < room) {
+    for (const auto& d : scheduler_->NextReady(now, room - BatchedReady())) {
       EventRecord* e = book_.Get(d.payload);
       if (e == nullptr) continue;
       e->dispatch = d;
       book_.SetStage(*e, Stage::kBatched);
-      batcher_->Add(e->route, e->seq, now);
+      AddToBatcher(*e, now);
     }
   }
-  // While the batcher is full, an expired retry hold waits for a send to make room.
-  feed_blocked_ = batcher_->pending() >= room;
+  // While the batchers are full, an expired retry hold waits for a send to make room. (Events
+  // waiting for a busy parent do not count: the others still go.)
+  feed_blocked_ = BatchedReady() >= room;
   // Delivered events whose store write has not committed yet: a crash re-sends them, so sending
   // stops while there are too many and the window stays bounded.
   const size_t unstored_cap =
@@ -275,27 +280,61 @@ void Engine::Dispatch(Clock::TimePoint now) {
     flow::Admission admission = flow::Admission::kAllowed;
     // A due batch is taken only when a call can go now; until then it keeps filling, so scarce
     // calls are never spent on a few records while many wait.
-    auto batch = batcher_->TakeOldestDueIf(now, [&](const auto& b) {
-      const auto n = static_cast<int64_t>(b.items.size());
+    auto admit = [&](size_t size) {
+      const auto n = static_cast<int64_t>(size);
       last_hold_ = gate_->Acquire(n, &admission);
       last_hold_records_ = n;
       return last_hold_ == Hold::kNone;
-    });
-    if (!batch) break;
-    if (admission == flow::Admission::kProbe) {
-      LogWith(*log_, spdlog::level::info,
-              {{"event", "circuit_probe"}, {"count", batch->items.size()}},
-              "circuit half-open: sending one probe");
+    };
+    bool sent = false;
+    for (int pass = 0; pass < 2 && !sent && last_hold_ == Hold::kNone; ++pass) {
+      if ((pass == 0) == parents_first_) {
+        if (auto t = parents_->TakeOldestDueIf(now, admit)) {
+          CountParentWaits();
+          Send(t->key, std::move(t->items), admission, std::move(t->parents));
+          sent = true;
+        }
+      } else if (auto batch = batcher_->TakeOldestDueIf(
+                     now, [&](const auto& b) { return admit(b.items.size()); })) {
+        Send(batch->key, std::move(batch->items), admission, {});
+        sent = true;
+      }
     }
-    Send(std::move(*batch), admission);
+    if (!sent) break;
+    parents_first_ = !parents_first_;
   }
 }
 
-void Engine::Send(flow::Batch<uint64_t, Route> batch, flow::Admission admission) {
+void Engine::AddToBatcher(EventRecord& e, Clock::TimePoint now) {
+  if (!options_.lock_fields.empty()) {
+    if (auto it = options_.lock_fields.find(e.route.sobject);
+        it != options_.lock_fields.end() && e.route.operation != Operation::kPublish) {
+      parents_->Add(e.route, ParentValue(e.send_fields, it->second), e.seq, now);
+      CountParentWaits();
+      return;
+    }
+  }
+  batcher_->Add(e.route, e.seq, now);
+}
+
+void Engine::CountParentWaits() {
+  const uint64_t waits = parents_->parent_waits();
+  if (waits > parent_waits_counted_) {
+    metrics_.parent_lock_waits->Increment(waits - parent_waits_counted_);
+    parent_waits_counted_ = waits;
+  }
+}
+
+void Engine::Send(const Route& route, std::vector<uint64_t> items, flow::Admission admission,
+                  std::vector<std::string> parents) {
+  if (admission == flow::Admission::kProbe) {
+    LogWith(*log_, spdlog::level::info, {{"event", "circuit_probe"}, {"count", items.size()}},
+            "circuit half-open: sending one probe");
+  }
   const int64_t wall = clock_.WallMillis();
   std::vector<salesforce::RecordInput> inputs;
-  inputs.reserve(batch.items.size());
-  for (uint64_t seq : batch.items) {
+  inputs.reserve(items.size());
+  for (uint64_t seq : items) {
     EventRecord& e = *book_.Get(seq);
     if (e.first_attempt_ms < 0) e.first_attempt_ms = wall;
     e.last_attempt_ms = wall;
@@ -304,11 +343,15 @@ void Engine::Send(flow::Batch<uint64_t, Route> batch, flow::Admission admission)
   }
   metrics_.requests_sent->Increment();
   const auto sent_at = clock_.Now();
-  auto seqs = std::make_shared<std::vector<uint64_t>>(std::move(batch.items));
-  const WriteCall call{batch.key.operation, batch.key.sobject, batch.key.external_id_field};
+  auto seqs = std::make_shared<std::vector<uint64_t>>(std::move(items));
+  const WriteCall call{route.operation, route.sobject, route.external_id_field};
   parts_.salesforce->Write(call, inputs,
-                           [this, seqs, admission, sent_at](salesforce::WriteResult r) {
-                             loop_->Post([this, seqs, admission, sent_at, r = std::move(r)] {
+                           [this, seqs, admission, sent_at,
+                            parents = std::move(parents)](salesforce::WriteResult r) mutable {
+                             loop_->Post([this, seqs, admission, sent_at,
+                                          parents = std::move(parents), r = std::move(r)] {
+                               // The call's transaction is over: its parents' locks are free.
+                               if (!parents.empty()) parents_->Release(parents);
                                OnWriteResult(*seqs, admission, r, sent_at);
                              });
                            });

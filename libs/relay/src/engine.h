@@ -14,6 +14,7 @@
 #include "dlq_writer.h"
 #include "event_loop.h"
 #include "intake.h"
+#include "parent_batcher.h"
 #include "partition_book.h"
 #include "relay_metrics.h"
 #include "send_gate.h"
@@ -60,9 +61,16 @@ class Engine final : public kafka::RebalanceListener {
 
   // Sending.
   void Dispatch(Clock::TimePoint now);
-  void Send(flow::Batch<uint64_t, Route> batch, flow::Admission admission);
+  // Hands a ready event to the batcher, or to the parent batcher when its sObject has a lock field.
+  void AddToBatcher(EventRecord& e, Clock::TimePoint now);
+  // `parents`: the parent values the call holds (lock_fields), given back when it ends.
+  void Send(const Route& route, std::vector<uint64_t> items, flow::Admission admission,
+            std::vector<std::string> parents);
   void OnWriteResult(const std::vector<uint64_t>& seqs, flow::Admission admission,
                      const salesforce::WriteResult& result, Clock::TimePoint sent_at);
+  // Events not yet sent, in either batcher, in one size.
+  size_t BatchedReady() const { return batcher_->pending() + parents_->ready(); }
+  void CountParentWaits();
   void Requeue(EventRecord& e, Clock::TimePoint now);
   // Its partition is being revoked (or was): it is not to be sent again here.
   bool Leaving(const EventRecord& e);
@@ -119,6 +127,11 @@ class Engine final : public kafka::RebalanceListener {
   flow::OffsetTracker tracker_;
   std::unique_ptr<flow::KeyScheduler> scheduler_;
   std::unique_ptr<flow::Batcher<uint64_t, Route>> batcher_;
+  // Events of sObjects with a lock field (delivery.lock_fields), grouped by parent value.
+  std::unique_ptr<ParentBatcher<uint64_t, Route>> parents_;
+  uint64_t parent_waits_counted_ = 0;
+  // Which batcher Dispatch asks first; alternates so neither starves the other.
+  bool parents_first_ = false;
   std::unique_ptr<SendGate> gate_;
   std::unique_ptr<flow::Backoff> backoff_;
   std::unique_ptr<Intake> intake_;

@@ -102,6 +102,15 @@ void Engine::OnRevoked(kafka::Consumer&, const std::vector<kafka::TopicPartition
       }
     }
   }
+  for (auto& p : parents_->TakeAll()) {
+    EventRecord* e = book_.Get(p.item);
+    if (e == nullptr) continue;
+    if (revoked.count(e->pid) > 0) {
+      Drop(*e);
+    } else {
+      parents_->Add(p.key, std::move(p.parent), p.item, now);
+    }
+  }
   // Queued in the scheduler: drop.
   for (flow::PartitionId pid : revoked) {
     for (const auto& d : scheduler_->Drop(pid)) {

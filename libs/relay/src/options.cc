@@ -104,6 +104,12 @@ Status RelayOptions::Validate() const {
         "the relay creates (default Sluice_Event_Id__c), or set "
         "salesforce.accept_duplicates_on_crash: true to accept that");
   }
+  for (const auto& [sobject, field] : lock_fields) {
+    if (sobject.empty() || field.empty()) {
+      return InvalidArgumentError(
+          "delivery.lock_fields: sObject and field names must not be empty");
+    }
+  }
   RETURN_IF_ERROR(retry.Validate().WithContext("delivery.retry"));
   RETURN_IF_ERROR(circuit.Validate().WithContext("delivery.circuit"));
   return Status::Ok();
@@ -163,6 +169,7 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   o.org_failure_ratio = c.GetDouble("/delivery/org_failure_ratio", o.org_failure_ratio);
   RETURN_IF_ERROR(ReadDuration(c, "/delivery/revoke_deadline", &o.revoke_deadline));
   RETURN_IF_ERROR(ReadDuration(c, "/delivery/stall_after", &o.stall_after));
+  o.lock_fields = c.GetStringMap("/delivery/lock_fields");
   o.circuit.failure_threshold = static_cast<int>(
       c.GetInt("/delivery/circuit/failure_threshold", o.circuit.failure_threshold));
   RETURN_IF_ERROR(ReadDuration(c, "/delivery/circuit/open_initial", &o.circuit.open_initial));

@@ -51,6 +51,13 @@ Status RelayMetrics::Register() {
                               "Assigned partitions not paused by intent, with lag, from which "
                               "nothing was consumed for longer than delivery.stall_after."));
   ASSIGN_OR_RETURN(ready, r.AddGauge("sluice_relay_ready", "1 while /readyz answers ready."));
+  ASSIGN_OR_RETURN(parent_lock_waits,
+                   r.AddCounter("sluice_relay_parent_lock_waits_total",
+                                "Records held back because a request in flight held their parent "
+                                "record (delivery.lock_fields), counted once per wait."));
+  ASSIGN_OR_RETURN(parents_in_flight,
+                   r.AddGauge("sluice_relay_parents_in_flight",
+                              "Parent values held by requests in flight (delivery.lock_fields)."));
   metrics::HistogramOptions ms;
   ms.divisor = 1000;  // recorded in milliseconds, exposed in seconds
   ASSIGN_OR_RETURN(delivery_latency,

@@ -40,6 +40,7 @@ struct RelayMetrics {
   metrics::Counter* circuit_transitions = nullptr;
   metrics::Counter* auth_failures = nullptr;
   metrics::Counter* budget_probes = nullptr;
+  metrics::Counter* parent_lock_waits = nullptr;
   metrics::Family<metrics::Counter>* dead_lettered = nullptr;
   metrics::Family<metrics::Counter>* requests = nullptr;
   metrics::Gauge* buffered = nullptr;
@@ -47,6 +48,7 @@ struct RelayMetrics {
   metrics::Gauge* paused = nullptr;
   metrics::Gauge* stalled_partitions = nullptr;
   metrics::Gauge* ready = nullptr;
+  metrics::Gauge* parents_in_flight = nullptr;
   metrics::Histogram* delivery_latency = nullptr;
   metrics::Histogram* call_latency = nullptr;
   std::vector<metrics::CallbackHandle> callbacks;

@@ -84,6 +84,12 @@ const std::map<std::string, std::function<std::string(const RelayOptions&)>>& Ac
        [](const RelayOptions& o) { return Ms(o.budget_probe_interval); }},
       {"/delivery/revoke_deadline", [](const RelayOptions& o) { return Ms(o.revoke_deadline); }},
       {"/delivery/stall_after", [](const RelayOptions& o) { return Ms(o.stall_after); }},
+      {"/delivery/lock_fields",
+       [](const RelayOptions& o) {
+         std::string text = "{";
+         for (const auto& [sobject, field] : o.lock_fields) text += sobject + ":" + field + ",";
+         return text + "}";
+       }},
       {"/delivery/circuit/failure_threshold",
        [](const RelayOptions& o) { return Num(o.circuit.failure_threshold); }},
       {"/delivery/circuit/open_initial",
@@ -147,6 +153,8 @@ void CollectDefaults(const rapidjson::Value& schema, const std::string& pointer,
       text = Bool(v.GetBool());
     } else if (v.IsNumber()) {
       text = Num(v.GetDouble());
+    } else if (v.IsObject() && v.ObjectEmpty()) {
+      text = "{}";
     } else {
       text = "<unsupported default>";
     }

@@ -140,6 +140,32 @@ TEST(RelayOptionsTest, EnvelopeKnobsAreReadAndChecked) {
   EXPECT_NE(direct.Validate().message().find("envelope.parse_threads"), std::string::npos);
 }
 
+TEST(RelayOptionsTest, LockFieldsAreReadAndChecked) {
+  auto off = Load(kMinimal);
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_TRUE(off->lock_fields.empty());
+  auto o = Load(std::string(kMinimal) +
+                "delivery: {lock_fields: {Contact: AccountId, Opportunity: AccountId}}\n");
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->lock_fields, (std::map<std::string, std::string>{{"Contact", "AccountId"},
+                                                                {"Opportunity", "AccountId"}}));
+  // From the environment, the whole map at once (a level named in a variable is lower-cased, so
+  // ..._LOCK_FIELDS__CONTACT would name a "contact" sObject).
+  auto env = Load(kMinimal, {{"SLUICE_RELAY_DELIVERY__LOCK_FIELDS", "{Contact: AccountId}"}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ(env->lock_fields, (std::map<std::string, std::string>{{"Contact", "AccountId"}}));
+  // Hostile shapes: a list, a non-string field, an empty field name, an empty sObject name.
+  for (const char* bad :
+       {"delivery: {lock_fields: [Contact]}\n", "delivery: {lock_fields: {Contact: 3}}\n",
+        "delivery: {lock_fields: {Contact: \"\"}}\n",
+        "delivery: {lock_fields: {\"\": AccountId}}\n"}) {
+    auto r = Load(std::string(kMinimal) + bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("lock_fields"), std::string::npos)
+        << bad << ": " << r.status();
+  }
+}
+
 TEST(RelayOptionsTest, EnvironmentOverridesTheFile) {
   auto o = Load(kMinimal, {{"SLUICE_RELAY_DELIVERY__REQUESTS_PER_SECOND", "42"},
                            {"SLUICE_RELAY_KAFKA__GROUP_ID", "blue"}});

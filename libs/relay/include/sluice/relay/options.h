@@ -94,6 +94,13 @@ struct RelayOptions {
   // An assigned partition with lag, not paused by intent, from which nothing was consumed for this
   // long counts as stalled: sluice_relay_stalled_partitions and /readyz show it. Default 60 s.
   std::chrono::milliseconds stall_after{60'000};
+  // Parent locks: sObject -> the lookup field whose parent a write of it locks, e.g.
+  // {"Contact": "AccountId"}. For a listed sObject no two requests in flight hold records with the
+  // same parent value, records within a request are sorted by parent, and a parent with many
+  // children goes out in successive requests, not in parallel ones (docs/OPERATIONS.md, "Parent
+  // locks"). Records without a (string) value in that field are not constrained. Default empty:
+  // off.
+  std::map<std::string, std::string> lock_fields;
   // Per-record retries (UNABLE_TO_LOCK_ROW, record-level 5xx). Defaults in flow/backoff.h.
   flow::BackoffOptions retry;
   // Org-wide failures back off (AIMD) and count toward opening the breaker only while they are at
