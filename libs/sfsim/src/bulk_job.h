@@ -8,9 +8,15 @@
 #include <vector>
 
 #include "sluice/core/clock.h"
-#include "sluice/sfsim/csv.h"
+#include "sluice/csv/csv.h"
 
 namespace sluice::sfsim::detail {
+
+using csv::CsvLineEnding;
+using csv::CsvOptions;
+using csv::CsvRow;
+using csv::CsvTable;
+using csv::ParseCsv;
 
 struct ObjectState;
 

@@ -1,12 +1,12 @@
 // The Bulk API CSV reader and writer: RFC 4180 quoting, line endings, and hostile, malformed and
 // oversized input.
-#include "sluice/sfsim/csv.h"
+#include "sluice/csv/csv.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace sluice::sfsim {
+namespace sluice::csv {
 namespace {
 
 CsvTable MustParse(std::string_view text, const CsvOptions& o = {}) {
@@ -111,4 +111,4 @@ TEST(CsvTest, HostileValuesStayOneField) {
 }
 
 }  // namespace
-}  // namespace sluice::sfsim
+}  // namespace sluice::csv

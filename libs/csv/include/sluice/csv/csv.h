@@ -11,7 +11,7 @@
 
 #include "sluice/core/status.h"
 
-namespace sluice::sfsim {
+namespace sluice::csv {
 
 enum class CsvLineEnding { kLf, kCrlf };
 
@@ -44,4 +44,4 @@ Result<CsvTable> ParseCsv(std::string_view text, const CsvOptions& options = {})
 std::string CsvRow(const std::vector<std::string>& fields, char delimiter,
                    CsvLineEnding line_ending);
 
-}  // namespace sluice::sfsim
+}  // namespace sluice::csv

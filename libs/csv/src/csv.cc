@@ -4,11 +4,11 @@
 // rows, while Bulk API 2.0 fails a job whose rows end other than its declared lineEnding and must
 // never merge or drop rows; configuring those away would cost more than these ~150 lines, plus a
 // new runtime dependency for the .deb and the images.
-#include "sluice/sfsim/csv.h"
+#include "sluice/csv/csv.h"
 
 #include <cstdint>
 
-namespace sluice::sfsim {
+namespace sluice::csv {
 namespace {
 
 // Offset of the first byte that is not part of valid UTF-8 (no overlongs, no surrogates, at most
@@ -179,4 +179,4 @@ std::string CsvRow(const std::vector<std::string>& fields, char delimiter,
   return out;
 }
 
-}  // namespace sluice::sfsim
+}  // namespace sluice::csv
