@@ -6,10 +6,8 @@
 
 #include <cctype>
 #include <functional>
-#include <iomanip>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,6 +15,7 @@
 #include "sluice/config/config.h"
 #include "sluice/core/duration.h"
 #include "sluice/relay/options.h"
+#include "sluice/testing/schema_defaults.h"
 
 namespace sluice::relay {
 namespace {
@@ -30,17 +29,12 @@ Result<RelayOptions> Load(const std::string& yaml,
 
 std::string SchemaText() { return testing::RelaySchemaText(); }
 
-std::string Ms(std::chrono::milliseconds d) { return FormatDuration(d); }
 template <typename D>
 std::string Ms(D d) {
-  return FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(d));
+  return sluice::testing::DefaultText(d);
 }
-std::string Num(double d) {
-  std::ostringstream out;
-  out << std::setprecision(17) << d;
-  return out.str();
-}
-std::string Bool(bool b) { return b ? "true" : "false"; }
+std::string Num(double d) { return sluice::testing::DefaultText(d); }
+std::string Bool(bool b) { return sluice::testing::DefaultText(b); }
 
 // Every option with a schema default, as text: durations through FormatDuration, numbers through
 // ostream, so "120s" and 120000 ms compare equal.
@@ -130,46 +124,9 @@ const std::map<std::string, std::function<std::string(const RelayOptions&)>>& Ac
   return *table;
 }
 
-// pointer -> the schema's "default" as text (durations normalized), for every property that has
-// one, found by walking "properties" from the root.
-void CollectDefaults(const rapidjson::Value& schema, const std::string& pointer,
-                     std::map<std::string, std::string>* out) {
-  if (!schema.IsObject()) return;
-  auto d = schema.FindMember("default");
-  if (d != schema.MemberEnd()) {
-    const rapidjson::Value& v = d->value;
-    const bool duration = schema.HasMember("$ref") &&
-                          std::string(schema["$ref"].GetString()) == "#/definitions/duration";
-    std::string text;
-    if (v.IsString() && duration) {
-      auto parsed = ParseDuration(v.GetString());
-      text = parsed.ok() ? FormatDuration(*parsed) : "<bad duration " + std::string(v.GetString());
-    } else if (v.IsString()) {
-      text = v.GetString();
-    } else if (v.IsBool()) {
-      text = Bool(v.GetBool());
-    } else if (v.IsNumber()) {
-      text = Num(v.GetDouble());
-    } else {
-      text = "<unsupported default>";
-    }
-    (*out)[pointer] = text;
-  }
-  auto props = schema.FindMember("properties");
-  if (props != schema.MemberEnd() && props->value.IsObject()) {
-    for (const auto& m : props->value.GetObject()) {
-      CollectDefaults(m.value, pointer + "/" + m.name.GetString(), out);
-    }
-  }
-}
-
 std::map<std::string, std::string> SchemaDefaults() {
-  const std::string text = SchemaText();
-  rapidjson::Document doc;
-  doc.Parse(text.c_str());
-  EXPECT_FALSE(doc.HasParseError());
-  std::map<std::string, std::string> out;
-  CollectDefaults(doc, "", &out);
+  auto out = sluice::testing::SchemaDefaults(SchemaText());
+  EXPECT_FALSE(out.empty()) << "the schema does not parse";
   return out;
 }
 
