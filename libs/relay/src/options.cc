@@ -9,6 +9,8 @@
 namespace sluice::relay {
 namespace {
 
+using config::ReadDuration;
+
 std::string DefaultInstanceId() {
   char host[256] = {0};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
@@ -117,33 +119,31 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
 
   o.max_records =
       static_cast<size_t>(c.GetInt("/delivery/max_records", static_cast<int64_t>(o.max_records)));
-  RETURN_IF_ERROR(config::ReadDuration(c, "/delivery/linger", &o.linger));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/linger", &o.linger));
   o.max_in_flight = c.GetInt("/delivery/max_in_flight", o.max_in_flight);
   o.requests_per_second = c.GetDouble("/delivery/requests_per_second", o.requests_per_second);
   o.records_per_second = c.GetDouble("/delivery/records_per_second", o.records_per_second);
   o.budget_reserve = c.GetDouble("/delivery/budget_reserve", o.budget_reserve);
-  RETURN_IF_ERROR(
-      config::ReadDuration(c, "/delivery/budget_probe_interval", &o.budget_probe_interval));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/budget_probe_interval", &o.budget_probe_interval));
   o.max_buffered_events = static_cast<size_t>(
       c.GetInt("/delivery/max_buffered_events", static_cast<int64_t>(o.max_buffered_events)));
-  RETURN_IF_ERROR(config::ReadDuration(c, "/delivery/shutdown_deadline", &o.shutdown_deadline));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/shutdown_deadline", &o.shutdown_deadline));
   o.org_failure_ratio = c.GetDouble("/delivery/org_failure_ratio", o.org_failure_ratio);
-  RETURN_IF_ERROR(config::ReadDuration(c, "/delivery/revoke_deadline", &o.revoke_deadline));
-  RETURN_IF_ERROR(config::ReadDuration(c, "/delivery/stall_after", &o.stall_after));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/revoke_deadline", &o.revoke_deadline));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/stall_after", &o.stall_after));
   o.circuit.failure_threshold = static_cast<int>(
       c.GetInt("/delivery/circuit/failure_threshold", o.circuit.failure_threshold));
-  RETURN_IF_ERROR(
-      config::ReadDuration(c, "/delivery/circuit/open_initial", &o.circuit.open_initial));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/circuit/open_initial", &o.circuit.open_initial));
   o.circuit.open_multiplier =
       c.GetDouble("/delivery/circuit/open_multiplier", o.circuit.open_multiplier);
-  RETURN_IF_ERROR(config::ReadDuration(c, "/delivery/circuit/open_cap", &o.circuit.open_cap));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/circuit/open_cap", &o.circuit.open_cap));
   o.circuit.open_jitter = c.GetDouble("/delivery/circuit/open_jitter", o.circuit.open_jitter);
-  RETURN_IF_ERROR(config::ReadDuration(c, "/delivery/retry/initial", &o.retry.initial));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/retry/initial", &o.retry.initial));
   o.retry.multiplier = c.GetDouble("/delivery/retry/multiplier", o.retry.multiplier);
-  RETURN_IF_ERROR(config::ReadDuration(c, "/delivery/retry/cap", &o.retry.cap));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/retry/cap", &o.retry.cap));
   o.retry.max_attempts =
       static_cast<int>(c.GetInt("/delivery/retry/max_attempts", o.retry.max_attempts));
-  RETURN_IF_ERROR(config::ReadDuration(c, "/delivery/retry/max_elapsed", &o.retry.max_elapsed));
+  RETURN_IF_ERROR(ReadDuration(c, "/delivery/retry/max_elapsed", &o.retry.max_elapsed));
 
   o.parse_threads = static_cast<int>(c.GetInt("/envelope/parse_threads", o.parse_threads));
   RETURN_IF_ERROR(o.Validate().WithContext(c.name()));
