@@ -85,10 +85,10 @@ int main(int argc, char** argv) {
     if (!tokens.ok()) return verdict(tokens.status().message());
   }
   if (check_only) return verdict("");
-  if (!log_level.empty()) options->log_level = log_level;
-  if (!sluice::SetupLogging("sluice-gateway",
-                            {.level = options->log_level, .json = options->log_json})) {
-    std::fprintf(stderr, "sluice-gateway: unknown log level '%s'\n", options->log_level.c_str());
+  if (!log_level.empty()) options->logging.level = log_level;
+  if (!sluice::SetupLogging("sluice-gateway", options->logging)) {
+    std::fprintf(stderr, "sluice-gateway: unknown log level '%s'\n",
+                 options->logging.level.c_str());
     return 2;
   }
   auto service = sluice::gateway::GatewayService::Start(*options);

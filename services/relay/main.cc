@@ -56,10 +56,9 @@ int main(int argc, char** argv) {
   auto options = sluice::relay::RelayOptionsFromConfig(*config);
   if (!options.ok()) return verdict(options.status().message());
   if (check_only) return verdict("");
-  if (!log_level.empty()) options->log_level = log_level;
-  if (!sluice::SetupLogging("sluice-relay",
-                            {.level = options->log_level, .json = options->log_json})) {
-    std::fprintf(stderr, "sluice-relay: unknown log level '%s'\n", options->log_level.c_str());
+  if (!log_level.empty()) options->logging.level = log_level;
+  if (!sluice::SetupLogging("sluice-relay", options->logging)) {
+    std::fprintf(stderr, "sluice-relay: unknown log level '%s'\n", options->logging.level.c_str());
     return 2;
   }
   // Every line names the instance, so lines from many relays can be told apart in one store.
@@ -77,7 +76,7 @@ int main(int argc, char** argv) {
   auto lag = sluice::relay::LagSampler::Start(*options, **relay);
   if (!lag.ok()) return fail(lag.status());
   // Scripts and tests read the metrics port from this line.
-  std::printf("sluice-relay metrics on http://%s:%u\n", options->http_host.c_str(),
+  std::printf("sluice-relay metrics on http://%s:%u\n", options->http.host.c_str(),
               (*surface)->port());
   std::fflush(stdout);
   sluice::Status s = (*relay)->Run(*shutdown);

@@ -145,8 +145,8 @@ Scenario OneRelay(uint64_t seed) {
   s.options.max_records = 5;
   s.options.requests_per_second = 60;
   s.options.records_per_second = 2000;
-  s.options.commit_interval = milliseconds(200);
-  s.options.idempotency_enabled = true;
+  s.options.kafka.commit_interval = milliseconds(200);
+  s.options.idempotency.enabled = true;
   s.org.latency_min = milliseconds(5);
   s.org.latency_max = milliseconds(150);
   return s;
@@ -204,7 +204,7 @@ TEST(BrokenEngineTest, OutageTurnedIntoPoison) {
 TEST(BrokenEngineTest, StoreThatForgetsPlusACrashWritesTwice) {
   Scenario s = OneRelay(104);
   s.options.requests_per_second = 20;
-  s.options.commit_interval = milliseconds(1000);
+  s.options.kafka.commit_interval = milliseconds(1000);
   s.actions.push_back({Action::Kind::kCrash, TimePoint(milliseconds(1500)), 0, true});
   s.actions.push_back({Action::Kind::kStart, TimePoint(milliseconds(2000)), 0, true});
   s.faults_end = TimePoint(milliseconds(2000));

@@ -75,7 +75,7 @@ TEST(BugScenarioTest, ARebalanceWhilePausedDoesNotStallTheDrain) {
     Scenario s = FaultFree(seed);
     BacklogAndASecondRelay(s, milliseconds(700));
     s.options.max_buffered_events = 10;
-    s.options.poll_batch = 5;
+    s.options.kafka.poll_batch = 5;
     const RunResult run = RunScenario(s);
     const auto v = Check(run.facts);
     EXPECT_TRUE(v.empty()) << "seed " << seed << ": " << Describe(v);
@@ -105,7 +105,7 @@ TEST(BugScenarioTest, ACrashAfterTheAnswerNeverMakesASecondRecordByDefault) {
   int crashed = 0;
   for (uint64_t seed = 30; seed < 60; ++seed) {
     Scenario s = FaultFree(seed);
-    if (s.options.event_id_field.empty()) continue;
+    if (s.options.salesforce.event_id_field.empty()) continue;
     s.store.latency_min = milliseconds(200);  // store writes lag behind the answers
     s.store.latency_max = milliseconds(400);
     s.actions.push_back(Action{Action::Kind::kCrash, At(s, milliseconds(1500)), 0, true});

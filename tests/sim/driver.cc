@@ -108,10 +108,10 @@ void Driver::Setup() {
                          .max_in_flight = o.max_in_flight,
                          .max_records = o.max_records,
                          .max_buffered_events = o.max_buffered_events,
-                         .poll_batch = o.poll_batch,
+                         .poll_batch = o.kafka.poll_batch,
                          .slots = s_.slots,
-                         .store_enabled = o.idempotency_enabled,
-                         .event_id_field = o.event_id_field,
+                         .store_enabled = o.idempotency.enabled,
+                         .event_id_field = o.salesforce.event_id_field,
                          .lock_fields = o.lock_fields};
   facts_.wall_start_ms = world_.clock().WallMillis();
   for (const auto& [topic, n] : s_.topics) {
@@ -158,7 +158,7 @@ void Driver::StartSlot(int slot) {
   parts.dlq = std::make_unique<SimDlqSink>(world_, kafka_, facts_, inc, s_.dlq);
   parts.admin = std::make_unique<SimTopicAdmin>(kafka_);
   parts.salesforce = std::make_unique<SimSalesforce>(world_, org_, inc);
-  if (o.idempotency_enabled) {
+  if (o.idempotency.enabled) {
     parts.store =
         std::make_unique<SimStore>(world_, facts_, sl.file, inc, slot, s_.store, changelog_);
   }
@@ -231,7 +231,8 @@ void Driver::MaybeSampleBuffered(Slot& sl, size_t handed) {
   // over the memory bound: it grows only by what the consumer hands out.
   sl.buffered_bound += static_cast<int64_t>(handed);
   const BufferedFact& f = facts_.buffered[sl.buffered_index];
-  const auto bound = static_cast<int64_t>(s_.options.max_buffered_events + s_.options.poll_batch);
+  const auto bound =
+      static_cast<int64_t>(s_.options.max_buffered_events + s_.options.kafka.poll_batch);
   if (f.measured && sl.buffered_bound <= bound) return;
   SampleBuffered(sl);
 }

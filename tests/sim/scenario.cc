@@ -106,9 +106,9 @@ Scenario MakeScenario(uint64_t seed, const ScenarioOptions& so) {
   s.dlq_topics_exist = d.Chance(0.5);
 
   relay::RelayOptions& o = s.options;
-  o.bootstrap = "sim:9092";
-  o.group_id = "sim-group";
-  for (const auto& [t, n] : s.topics) o.topics.push_back(t);
+  o.kafka.bootstrap = "sim:9092";
+  o.kafka.group_id = "sim-group";
+  for (const auto& [t, n] : s.topics) o.kafka.topics.push_back(t);
   static constexpr size_t kBatchSizes[] = {1, 5, 20, 50, 200};
   o.max_records = kBatchSizes[d.Int(0, 4)];
   o.linger = std::chrono::duration_cast<milliseconds>(d.Ms(0, 50));
@@ -116,11 +116,11 @@ Scenario MakeScenario(uint64_t seed, const ScenarioOptions& so) {
   o.requests_per_second = static_cast<double>(std::max<int64_t>(s.slots, d.Int(5, 60)));
   o.records_per_second = static_cast<double>(std::max<int64_t>(s.slots, d.Int(50, 3000)));
   o.max_buffered_events = static_cast<size_t>(d.Int(10, 400));
-  o.poll_batch = static_cast<size_t>(d.Int(1, std::min<int64_t>(200, o.max_buffered_events)));
-  o.commit_interval = std::chrono::duration_cast<milliseconds>(d.Ms(50, 1000));
+  o.kafka.poll_batch = static_cast<size_t>(d.Int(1, std::min<int64_t>(200, o.max_buffered_events)));
+  o.kafka.commit_interval = std::chrono::duration_cast<milliseconds>(d.Ms(50, 1000));
   o.revoke_deadline = std::chrono::duration_cast<milliseconds>(d.Ms(500, 5000));
   o.shutdown_deadline = milliseconds(5000);
-  o.request_timeout = std::chrono::duration_cast<milliseconds>(d.Ms(1000, 3000));
+  o.salesforce.client.request_timeout = std::chrono::duration_cast<milliseconds>(d.Ms(1000, 3000));
   o.retry.initial = d.Ms(20, 200);
   o.retry.multiplier = 2.0;
   o.retry.cap = d.Ms(500, 3000);
@@ -129,14 +129,14 @@ Scenario MakeScenario(uint64_t seed, const ScenarioOptions& so) {
   o.circuit.failure_threshold = static_cast<int>(d.Int(1, 5));
   o.circuit.open_initial = d.Ms(100, 1000);
   o.circuit.open_cap = d.Ms(2000, 5000);
-  o.event_id_field = d.Chance(0.8) ? kEventIdField : "";
-  o.accept_duplicates_on_crash = o.event_id_field.empty();
-  o.idempotency_enabled = d.Chance(0.9);
-  o.idempotency_path = "sim-relay.db";
+  o.salesforce.event_id_field = d.Chance(0.8) ? kEventIdField : "";
+  o.salesforce.accept_duplicates_on_crash = o.salesforce.event_id_field.empty();
+  o.idempotency.enabled = d.Chance(0.9);
+  o.idempotency.store.path = "sim-relay.db";
   o.budget_reserve = d.Chance(0.5) ? 0.0 : 0.05 + 0.05 * d.U();
   o.parse_threads = 0;
-  o.http_port = 0;
-  o.log_level = "off";
+  o.http.port = 0;
+  o.logging.level = "off";
 
   // Events: a drain without faults takes about ten simulated seconds at most.
   const double drain_rate =
@@ -211,7 +211,7 @@ Scenario MakeScenario(uint64_t seed, const ScenarioOptions& so) {
   SimOrgOptions& org = s.org;
   org.latency_min = d.Ms(2, 20);
   org.latency_max = org.latency_min + d.Ms(5, 100);
-  org.timeout_after = o.request_timeout;
+  org.timeout_after = o.salesforce.client.request_timeout;
   auto note = [&](const std::string& what) { faults += (faults.empty() ? "" : ",") + what; };
   auto extend = [&](const std::vector<std::pair<TimePoint, TimePoint>>& w) {
     for (const auto& [a, b] : w) faults_end = std::max(faults_end, b);
@@ -326,8 +326,8 @@ Scenario MakeScenario(uint64_t seed, const ScenarioOptions& so) {
       seed, s.slots, s.topics.size(), s.events.size(), dups, poison, keys,
       backlog ? "backlog" : fmt::format("produced over {} ms", span_ms), o.max_records,
       o.requests_per_second, o.records_per_second, o.max_in_flight, o.max_buffered_events,
-      o.poll_batch, o.event_id_field.empty() ? "off" : "on", o.idempotency_enabled ? "on" : "off",
-      o.lock_fields.empty() ? "off" : "on", faults);
+      o.kafka.poll_batch, o.salesforce.event_id_field.empty() ? "off" : "on",
+      o.idempotency.enabled ? "on" : "off", o.lock_fields.empty() ? "off" : "on", faults);
   return s;
 }
 

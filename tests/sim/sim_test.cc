@@ -146,7 +146,7 @@ TEST(SimTest, FaultFreeRunsDeliverEveryHealthyEventOnce) {
     bool measured = false;
     for (const auto& b : run.facts.buffered) measured = measured || b.measured;
     EXPECT_TRUE(measured) << "seed " << seed << ": no sluice_relay_buffered_events gauge";
-    if (scenario.options.idempotency_enabled) {
+    if (scenario.options.idempotency.enabled) {
       EXPECT_EQ(run.facts.ledger.size(), healthy) << "seed " << seed << ": " << scenario.summary;
     }
   }

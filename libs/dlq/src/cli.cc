@@ -9,6 +9,8 @@
 #include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
 #include "sluice/core/duration.h"
+#include "sluice/dlq/kafka_io.h"
+#include "sluice/dlq/replay.h"
 #include "sluice/schemas/schemas.h"
 
 namespace sluice::dlq {
@@ -19,9 +21,13 @@ constexpr char kHelpHint[] = "run 'sluice-dlq --help' (or 'sluice-dlq COMMAND --
 // override both).
 constexpr char kEnvPrefix[] = "SLUICE_DLQ_";
 
+// The library's defaults (KafkaOptions, ReplayOptions), stated there once; the flags, the config
+// file and --help take them from there.
+std::string DurationText(std::chrono::milliseconds d) { return FormatDuration(d); }
+
 struct Flags {
   cli::KafkaFlags kafka;
-  std::string timeout = "10s";
+  std::string timeout = DurationText(KafkaOptions{}.timeout);
   std::string topic;
   std::vector<std::string> classes, codes, keys, sobjects, source_topics;
   std::string since, until;
@@ -33,9 +39,9 @@ struct Flags {
   std::string group;
   bool dry_run = false;
   double rate = 0;
-  int64_t max_replays = 3;
-  int64_t batch_size = 2000;
-  std::string idle_timeout = "30s";
+  int64_t max_replays = ReplayOptions{}.max_replays;
+  int64_t batch_size = static_cast<int64_t>(ReplayOptions{}.batch_size);
+  std::string idle_timeout = DurationText(ReplayOptions{}.idle_timeout);
   std::string progress = "auto";
 };
 
@@ -225,7 +231,8 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t n
   std::string unused_config;
   cli::AddKafkaFlags(app, &f.kafka, &unused_config, "YAML config file (see docs/DLQ.md)");
   app.add_option("--timeout", f.timeout,
-                 "deadline for reaching Kafka and for each broker call (default 10s)");
+                 fmt::format("deadline for reaching Kafka and for each broker call (default {})",
+                             Flags{}.timeout));
 
   CLI::App* stats =
       app.add_subcommand("stats", "counts by error class/code, source topic, sObject");
@@ -257,11 +264,14 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv, int64_t n
   replay->add_flag("--dry-run", f.dry_run, "show what would be sent; write nothing");
   replay->add_option("--rate", f.rate, "records per second at most (default unlimited)");
   replay->add_option("--max-replays", f.max_replays,
-                     "refuse records already replayed this many times (default 3)");
+                     fmt::format("refuse records already replayed this many times (default {})",
+                                 Flags{}.max_replays));
   replay->add_option("--limit", f.limit, "replay at most N records this run (default all)");
-  replay->add_option("--batch-size", f.batch_size, "records per transaction (default 2000)");
-  replay->add_option("--idle-timeout", f.idle_timeout,
-                     "stop when no records arrive for this long (default 30s)");
+  replay->add_option("--batch-size", f.batch_size,
+                     fmt::format("records per transaction (default {})", Flags{}.batch_size));
+  replay->add_option(
+      "--idle-timeout", f.idle_timeout,
+      fmt::format("stop when no records arrive for this long (default {})", Flags{}.idle_timeout));
   cli::AddProgressFlag(*replay, &f.progress);
   replay->add_flag("--json", f.json, "the summary as one JSON object");
 

@@ -10,6 +10,9 @@
 #include "sluice/cli/tool_flags.h"
 #include "sluice/config/config.h"
 #include "sluice/core/duration.h"
+#include "sluice/flood/planner.h"
+#include "sluice/flood/runner.h"
+#include "sluice/flood/sampling.h"
 #include "sluice/flood/via_gateway.h"
 #include "sluice/schemas/schemas.h"
 
@@ -21,13 +24,24 @@ constexpr char kHelpHint[] = "run 'sluice-flood --help' (or 'sluice-flood COMMAN
 // the config file's keys (flags override both).
 constexpr char kEnvPrefix[] = "SLUICE_FLOOD_";
 
+// The library's defaults, each stated once in RunOptions, GeneratorOptions, KeySpace and
+// PlanInput; the flags, the config file and --help take them from there.
+const RunOptions& RunDefaults() {
+  static const auto* o = new RunOptions();
+  return *o;
+}
+const GeneratorOptions& GeneratorDefaults() { return RunDefaults().generator; }
+std::string DurationText(Clock::Duration d) {
+  return FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(d));
+}
+
 // Every setting, as flags and the config file give them (strings where flood parses them itself).
 struct Flags {
   cli::KafkaFlags kafka;
-  std::string topic = "sf.contact.events";
-  int partitions = 6;
+  std::string topic = RunDefaults().topic;
+  int partitions = RunDefaults().partitions;
   std::string dlq_topic;
-  std::string group = "sluice-relay";
+  std::string group = RunDefaults().group;
   std::string sfsim;
   std::string relay_metrics;
   int64_t events = 0;
@@ -35,23 +49,23 @@ struct Flags {
   double rate = 0;
   std::string duration;
   std::string stages;
-  std::string sobject = "Contact";
-  std::string operation = "upsert";
-  std::string external_id_field = "Sluice_Key__c";
-  std::string event_id_field = "Sluice_Event_Id__c";
-  std::string name_field = "LastName";
-  std::string pad_field = "Description";
-  std::string key_prefix = "flood-";
-  int64_t keys = 10000;
-  std::string key_distribution = "uniform";
-  std::string payload_size = "fixed:512";
-  double invalid_fraction = 0;
-  uint64_t seed = 1;
-  std::string sample_interval = "250ms";
-  std::string drain_timeout = "10m";
-  std::string consumer_start_timeout = "10m";
+  std::string sobject = GeneratorDefaults().sobject;
+  std::string operation = GeneratorDefaults().operation;
+  std::string external_id_field = GeneratorDefaults().external_id_field;
+  std::string event_id_field = GeneratorDefaults().event_id_field;
+  std::string name_field = GeneratorDefaults().name_field;
+  std::string pad_field = GeneratorDefaults().pad_field;
+  std::string key_prefix = GeneratorDefaults().key_prefix;
+  int64_t keys = KeySpace{}.keys;
+  std::string key_distribution = "uniform";  // KeySpace's default shape
+  std::string payload_size = RunDefaults().payload_text;
+  double invalid_fraction = GeneratorDefaults().invalid_fraction;
+  uint64_t seed = GeneratorDefaults().seed;
+  std::string sample_interval = DurationText(RunDefaults().sample_interval);
+  std::string drain_timeout = DurationText(RunDefaults().drain_timeout);
+  std::string consumer_start_timeout = DurationText(RunDefaults().consumer_start_timeout);
   bool no_drain = false;
-  std::string report = "flood-report";
+  std::string report = RunDefaults().report_prefix;
   bool no_report = false;
   std::vector<std::string> asserts;
   std::string progress = "auto";
@@ -157,45 +171,56 @@ Status LoadConfig(const std::string& path, Flags* f) {
 }
 
 void AddRunOptions(CLI::App* sub, Flags* f) {
-  sub->add_option("--topic", f->topic, "topic to flood (default sf.contact.events)");
+  const Flags d;  // the defaults, for --help
+  sub->add_option("--topic", f->topic, fmt::format("topic to flood (default {})", d.topic));
   sub->add_option("--partitions", f->partitions,
-                  "partitions when flood creates the topic (default 6)")
+                  fmt::format("partitions when flood creates the topic (default {})", d.partitions))
       ->check(CLI::Range(1, 10000));
   sub->add_option("--dlq-topic", f->dlq_topic, "DLQ topic (default TOPIC.dlq)");
   sub->add_option("--group", f->group,
-                  "consumer group whose lag is the backlog (default sluice-relay)");
+                  fmt::format("consumer group whose lag is the backlog (default {})", d.group));
   sub->add_option("--sfsim", f->sfsim, "sluice-sfsim base URL, e.g. http://127.0.0.1:8080");
   sub->add_option("--relay-metrics", f->relay_metrics,
                   "the relay's /metrics URL, e.g. http://127.0.0.1:9464/metrics");
-  sub->add_option("--sobject", f->sobject, "sObject the events write (default Contact)");
-  sub->add_option("--operation", f->operation, "upsert (default) or create")
+  sub->add_option("--sobject", f->sobject,
+                  fmt::format("sObject the events write (default {})", d.sobject));
+  sub->add_option("--operation", f->operation,
+                  fmt::format("upsert or create (default {})", d.operation))
       ->check(CLI::IsMember({"upsert", "create"}));
   sub->add_option("--external-id-field", f->external_id_field,
-                  "external id field for upserts (default Sluice_Key__c)");
+                  fmt::format("external id field for upserts (default {})", d.external_id_field));
   sub->add_option("--event-id-field", f->event_id_field,
-                  "field carrying the event id, as sfsim's ledger reads it (default "
-                  "Sluice_Event_Id__c; '' for none)");
+                  fmt::format("field carrying the event id, as sfsim's ledger reads it (default "
+                              "{}; '' for none)",
+                              d.event_id_field));
   sub->add_option("--name-field", f->name_field,
-                  "required text field filled in (default LastName)");
+                  fmt::format("required text field filled in (default {})", d.name_field));
   sub->add_option("--pad-field", f->pad_field,
-                  "text field padded to the payload size (default Description)");
-  sub->add_option("--key-prefix", f->key_prefix, "prefix of every key (default flood-)");
-  sub->add_option("--keys", f->keys, "distinct keys (default 10000)");
+                  fmt::format("text field padded to the payload size (default {})", d.pad_field));
+  sub->add_option("--key-prefix", f->key_prefix,
+                  fmt::format("prefix of every key (default {})", d.key_prefix));
+  sub->add_option("--keys", f->keys, fmt::format("distinct keys (default {})", d.keys));
   sub->add_option("--key-distribution", f->key_distribution,
                   "uniform (default), zipf or zipf:EXPONENT");
   sub->add_option("--payload-size", f->payload_size,
                   "bytes per record value: N, fixed:N, uniform:MIN-MAX or weighted:N=W,... "
-                  "(default fixed:512)");
-  sub->add_option("--invalid-fraction", f->invalid_fraction,
-                  "share of deliberately invalid events, 0..1 (default 0)")
+                  "(default " +
+                      d.payload_size + ")");
+  sub->add_option(
+         "--invalid-fraction", f->invalid_fraction,
+         fmt::format("share of deliberately invalid events, 0..1 (default {})", d.invalid_fraction))
       ->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--seed", f->seed, "seed of keys, sizes and invalid picks (default 1)");
-  sub->add_option("--sample-interval", f->sample_interval, "between samples (default 250ms)");
-  sub->add_option("--drain-timeout", f->drain_timeout,
-                  "wait this long for the backlog to reach zero (default 10m)");
+  sub->add_option("--seed", f->seed,
+                  fmt::format("seed of keys, sizes and invalid picks (default {})", d.seed));
+  sub->add_option("--sample-interval", f->sample_interval,
+                  fmt::format("between samples (default {})", d.sample_interval));
+  sub->add_option(
+      "--drain-timeout", f->drain_timeout,
+      fmt::format("wait this long for the backlog to reach zero (default {})", d.drain_timeout));
   sub->add_flag("--no-drain", f->no_drain, "produce and report; do not wait for the drain");
-  sub->add_option("--report", f->report,
-                  "report files PREFIX.json, PREFIX.csv, PREFIX.html (default flood-report)");
+  sub->add_option(
+      "--report", f->report,
+      fmt::format("report files PREFIX.json, PREFIX.csv, PREFIX.html (default {})", d.report));
   sub->add_flag("--no-report", f->no_report, "write no report files");
   sub->add_option("--assert", f->asserts,
                   "threshold METRIC OP NUMBER, e.g. 'drain_time_s<120'; repeatable; a failed "
@@ -421,7 +446,8 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
       "backlog", "fill N events while the group is not consuming, then measure the drain");
   backlog->add_option("--events", f.events, "events to produce");
   backlog->add_option("--consumer-start-timeout", f.consumer_start_timeout,
-                      "wait this long for the group to start consuming (default 10m)");
+                      fmt::format("wait this long for the group to start consuming (default {})",
+                                  Flags{}.consumer_start_timeout));
   AddRunOptions(backlog, &f);
 
   CLI::App* plan = app.add_subcommand("plan", "capacity projection without running anything");
@@ -438,7 +464,8 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
             "--concurrency", f.plan.concurrency,
             fmt::format("calls in flight over all instances (default {})", d.concurrency)),
         "concurrency");
-  given(plan->add_option("--call-latency", f.call_latency, "mean time per call (default 500ms)"),
+  given(plan->add_option("--call-latency", f.call_latency,
+                         fmt::format("mean time per call (default {})", Flags{}.call_latency)),
         "call_latency_s");
   given(plan->add_option(
             "--max-requests-per-s", f.plan.max_requests_per_s,
@@ -452,7 +479,8 @@ Result<Command> ParseCommandLine(const std::vector<std::string>& argv) {
       plan->add_option("--daily-allocation", f.plan.daily_allocation,
                        fmt::format("rolling 24 h API allocation (default {})", d.daily_allocation)),
       "daily_allocation");
-  given(plan->add_option("--daily-used", f.plan.daily_used, "calls already used (default 0)"),
+  given(plan->add_option("--daily-used", f.plan.daily_used,
+                         fmt::format("calls already used (default {})", d.daily_used)),
         "daily_used");
   plan->add_option("--daily-reserve", f.plan.daily_reserve,
                    fmt::format("fraction kept in reserve (default {})", d.daily_reserve));

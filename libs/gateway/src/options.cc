@@ -1,20 +1,10 @@
 #include "sluice/gateway/options.h"
 
 #include "sluice/config/config.h"
+#include "sluice/config/section.h"
 #include "sluice/kafka/properties.h"
 
 namespace sluice::gateway {
-namespace {
-
-Status ReadDuration(const config::Config& c, std::string_view ptr, std::chrono::milliseconds* out) {
-  auto d = c.GetDuration(ptr);
-  if (d.status().code() == StatusCode::kNotFound) return Status::Ok();
-  if (!d.ok()) return d.status();
-  *out = *d;
-  return Status::Ok();
-}
-
-}  // namespace
 
 Status GatewayOptions::Validate() const {
   if (bootstrap.empty()) return InvalidArgumentError("kafka.bootstrap is required");
@@ -54,24 +44,7 @@ Status GatewayOptions::Validate() const {
 
 Result<GatewayOptions> GatewayOptionsFromConfig(const config::Config& c) {
   GatewayOptions o;
-  const std::string listen =
-      c.GetString("/http/listen", o.http_host + ":" + std::to_string(o.http_port));
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return InvalidArgumentError(c.name() + ": /http/listen: expected host:port, got \"" + listen +
-                                "\"");
-  }
-  o.http_host = listen.substr(0, colon);
-  if (o.http_host.size() > 2 && o.http_host.front() == '[' && o.http_host.back() == ']') {
-    o.http_host = o.http_host.substr(1, o.http_host.size() - 2);
-  }
-  try {
-    const int port = std::stoi(listen.substr(colon + 1));
-    if (port < 0 || port > 65535) throw std::out_of_range("port");
-    o.http_port = static_cast<uint16_t>(port);
-  } catch (const std::exception&) {
-    return InvalidArgumentError(c.name() + ": /http/listen: bad port in \"" + listen + "\"");
-  }
+  ASSIGN_OR_RETURN(o.http, http::ReadListenAddress(c, "/http/listen", o.http));
   o.io_threads = static_cast<int>(c.GetInt("/http/io_threads", o.io_threads));
   o.tls_cert_file = c.GetString("/http/tls_cert_file", "");
   o.tls_key_file = c.GetString("/http/tls_key_file", "");
@@ -96,14 +69,13 @@ Result<GatewayOptions> GatewayOptionsFromConfig(const config::Config& c) {
       c.GetInt("/limits/max_header_bytes", static_cast<int64_t>(o.max_header_bytes)));
   o.max_connections = static_cast<size_t>(
       c.GetInt("/limits/max_connections", static_cast<int64_t>(o.max_connections)));
-  RETURN_IF_ERROR(ReadDuration(c, "/limits/read_timeout", &o.read_timeout));
-  RETURN_IF_ERROR(ReadDuration(c, "/limits/idle_timeout", &o.idle_timeout));
+  RETURN_IF_ERROR(config::ReadDuration(c, "/limits/read_timeout", &o.read_timeout));
+  RETURN_IF_ERROR(config::ReadDuration(c, "/limits/idle_timeout", &o.idle_timeout));
   o.max_unacked_events = c.GetInt("/limits/max_unacked_events", o.max_unacked_events);
-  RETURN_IF_ERROR(ReadDuration(c, "/limits/ack_timeout", &o.ack_timeout));
-  RETURN_IF_ERROR(ReadDuration(c, "/limits/retry_after", &o.retry_after));
-  RETURN_IF_ERROR(ReadDuration(c, "/shutdown_deadline", &o.shutdown_deadline));
-  o.log_level = c.GetString("/logging/level", o.log_level);
-  o.log_json = c.GetBool("/logging/json", o.log_json);
+  RETURN_IF_ERROR(config::ReadDuration(c, "/limits/ack_timeout", &o.ack_timeout));
+  RETURN_IF_ERROR(config::ReadDuration(c, "/limits/retry_after", &o.retry_after));
+  RETURN_IF_ERROR(config::ReadDuration(c, "/shutdown_deadline", &o.shutdown_deadline));
+  ASSIGN_OR_RETURN(o.logging, config::ReadLogging(c, "/logging", o.logging));
   RETURN_IF_ERROR(o.Validate().WithContext(c.name()));
   return o;
 }

@@ -122,8 +122,8 @@ Result<std::unique_ptr<GatewayService>> GatewayService::Start(const GatewayOptio
   ASSIGN_OR_RETURN(impl->gateway, Gateway::Create(options, std::move(deps)));
 
   http::ServerOptions so;
-  so.host = options.http_host;
-  so.port = options.http_port;
+  so.host = options.http.host;
+  so.port = options.http.port;
   so.io_threads = options.io_threads;
   so.max_header_bytes = options.max_header_bytes;
   so.max_body_bytes = options.max_body_bytes;

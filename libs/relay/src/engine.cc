@@ -32,7 +32,7 @@ Engine::~Engine() {
 
 Result<std::unique_ptr<Engine>> Engine::Create(const RelayOptions& options, RelayParts parts) {
   RETURN_IF_ERROR(options.Validate());
-  if (options.event_id_field.empty()) {
+  if (options.salesforce.event_id_field.empty()) {
     GetLogger("relay")->warn(
         "salesforce.event_id_field is empty and salesforce.accept_duplicates_on_crash is true: "
         "creates go out as plain creates, and a crash between Salesforce's answer and the store "
@@ -101,13 +101,13 @@ Status Engine::Init() {
 // --- the loop -------------------------------------------------------------------------------
 
 Status Engine::Start() {
-  RETURN_IF_ERROR(consumer_->Subscribe(options_.topics));
+  RETURN_IF_ERROR(consumer_->Subscribe(options_.kafka.topics));
   LogWith(*log_, spdlog::level::info,
           {{"event", "started"},
-           {"group", options_.group_id},
-           {"topics", fmt::format("{}", fmt::join(options_.topics, ","))}},
-          "relay {} started: group {}, topics [{}]", options_.instance_id, options_.group_id,
-          fmt::join(options_.topics, ", "));
+           {"group", options_.kafka.group_id},
+           {"topics", fmt::format("{}", fmt::join(options_.kafka.topics, ","))}},
+          "relay {} started: group {}, topics [{}]", options_.instance_id, options_.kafka.group_id,
+          fmt::join(options_.kafka.topics, ", "));
   // A token up front, so that a credentials problem shows at start, not at the first event.
   Authenticate();
   last_commit_ = clock_.Now();
@@ -143,7 +143,7 @@ Status Engine::Step(Clock::Duration max_wait) {
     wait = std::min<Clock::Duration>(wait, Ms(5));
   }
   const Ms poll_wait = std::chrono::ceil<Ms>(wait);
-  auto polled = consumer_->Poll(options_.poll_batch, poll_wait);
+  auto polled = consumer_->Poll(options_.kafka.poll_batch, poll_wait);
   if (!fatal_.ok()) return fatal_;  // nothing polled is taken
   if (!polled.ok()) {
     if (polled.status().code() == StatusCode::kFailedPrecondition) return polled.status();
@@ -183,7 +183,7 @@ Clock::TimePoint Engine::NextWake() const {
   if (!feed_blocked_) consider(scheduler_->NextHoldExpiry());
   consider(loop_->NextTimer());
   if (!gate_->budget_allows()) consider(gate_->NextBudgetProbe());
-  consider(last_commit_ + options_.commit_interval);
+  consider(last_commit_ + options_.kafka.commit_interval);
   return wake;
 }
 

@@ -126,7 +126,8 @@ void Engine::OnRevoked(kafka::Consumer&, const std::vector<kafka::TopicPartition
   // put an older value over a newer one. Their end is bounded: the HTTP client gives a call up
   // after request_timeout (twice, with a token refresh between).
   const auto start = clock_.Now();
-  WaitIdle(start + 2 * options_.request_timeout + std::chrono::seconds(1), &revoked,
+  WaitIdle(start + 2 * options_.salesforce.client.request_timeout + std::chrono::seconds(1),
+           &revoked,
            /*calls_only=*/true);
   // The rest in progress (DLQ acks, store writes) within the revoke deadline.
   const bool idle = WaitIdle(std::max(clock_.Now(), start + options_.revoke_deadline), &revoked);
@@ -173,7 +174,7 @@ void Engine::PublishAssignment() {
 
 void Engine::MaybeCommit(bool force, const std::set<flow::PartitionId>* only) {
   const auto now = clock_.Now();
-  if (!force && now - last_commit_ < options_.commit_interval) return;
+  if (!force && now - last_commit_ < options_.kafka.commit_interval) return;
   last_commit_ = now;
   std::vector<kafka::PartitionOffset> offsets;
   std::vector<PartitionState*> states;
@@ -332,7 +333,7 @@ void Engine::RecomputeShare() {
     auto it = topic_partitions_.find(topic);
     if (it != topic_partitions_.end()) total += it->second;
   };
-  for (const auto& t : options_.topics) {
+  for (const auto& t : options_.kafka.topics) {
     if (!t.empty() && t[0] == '^') {
       auto topics = parts_.admin->ListTopics();
       if (!topics.ok()) continue;

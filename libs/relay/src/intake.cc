@@ -49,8 +49,7 @@ Intake::Intake(const RelayOptions& options, PartitionBook& book, flow::OffsetTra
 void Intake::ParseAll(const std::vector<EventRecord*>& taken,
                       std::vector<std::optional<envelope::EnvelopeError>>* refusals) {
   refusals->assign(taken.size(), std::nullopt);
-  envelope::EnvelopeOptions envelope_options;
-  envelope_options.max_bytes = options_.envelope_max_bytes;
+  const envelope::EnvelopeOptions& envelope_options = options_.envelope;
   auto parse_range = [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       EventRecord& e = *taken[i];
@@ -97,9 +96,9 @@ void Intake::RouteEvent(EventRecord& e) const {
       e.send_external = ev.external_id;
       break;
     case envelope::Operation::kCreate:
-      if (!options_.event_id_field.empty()) {
+      if (!options_.salesforce.event_id_field.empty()) {
         // A create becomes an upsert on the event id: Salesforce applies it once.
-        e.route = {Operation::kUpsert, ev.sobject, options_.event_id_field};
+        e.route = {Operation::kUpsert, ev.sobject, options_.salesforce.event_id_field};
         e.send_external = ev.event_id;
       } else {
         e.route = {Operation::kCreate, ev.sobject, ""};
@@ -111,10 +110,10 @@ void Intake::RouteEvent(EventRecord& e) const {
       break;
   }
   // One copy of the fields per event: memory per buffered event is what bounds the relay.
-  if (options_.event_id_field.empty() || ev.operation == envelope::Operation::kPublish) {
+  if (options_.salesforce.event_id_field.empty() || ev.operation == envelope::Operation::kPublish) {
     e.send_fields = std::move(e.event.fields_json);
   } else {
-    e.send_fields = WithField(ev.fields_json, options_.event_id_field, ev.event_id);
+    e.send_fields = WithField(ev.fields_json, options_.salesforce.event_id_field, ev.event_id);
   }
   std::string().swap(e.event.fields_json);
 }

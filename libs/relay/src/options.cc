@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
-#include "sluice/changelog/record.h"
 #include "sluice/config/config.h"
-#include "sluice/kafka/properties.h"
+#include "sluice/config/section.h"
+#include "sluice/envelope/section.h"
 
 namespace sluice::relay {
 namespace {
+
+using config::ReadDuration;
 
 std::string DefaultInstanceId() {
   char host[256] = {0};
@@ -16,27 +18,49 @@ std::string DefaultInstanceId() {
   return name + "-" + std::to_string(getpid());
 }
 
-// Reads the duration at `ptr` into `*out` when the file sets it; keeps `*out` when it does not.
-// A value the grammar refuses (e.g. past 100 years; the schema checks only its shape) is an error
-// naming the file, line and key, never a silent fallback to the default.
-template <typename D>
-Status ReadDuration(const config::Config& c, std::string_view ptr, D* out) {
-  auto d = c.GetDuration(ptr);
-  if (d.status().code() == StatusCode::kNotFound) return Status::Ok();
-  if (!d.ok()) return d.status();
-  *out = std::chrono::duration_cast<D>(*d);
-  return Status::Ok();
-}
-
 }  // namespace
 
+// The relay's departures from its libraries' defaults, each stated once, here.
+
+kafka::ConsumerSection RelayOptions::DefaultKafka() {
+  kafka::ConsumerSection s;
+  // Instances with the same group share the partitions and the org budget.
+  s.group_id = "sluice-relay";
+  return s;
+}
+
+idempotency::StoreSection RelayOptions::DefaultStore() {
+  idempotency::StoreSection s;
+  // In the working directory.
+  s.store.path = "sluice-relay.db";
+  // Resolutions held in the store's staging level (and in memory, ~100 bytes each) before they
+  // are merged into its main table. The relay records far fewer ids per second than the store
+  // can take, so it trades merge efficiency for memory: 200,000 (~20 MB), not the store's 500,000.
+  s.store.max_staged_rows = 200'000;
+  // Rows per merge transaction: how long a store write can wait behind a merge. The relay stops
+  // sending while too many delivered events wait for their store write (that bounds the re-sends
+  // after a crash), so a long merge showed as seconds at half the configured rate: 4,000, not the
+  // store's 20,000.
+  s.store.merge_chunk_rows = 4'000;
+  // The relay's store is small next to its staging level in memory: 8 MiB of SQLite page cache,
+  // not the store's 16 MiB.
+  s.store.cache_size_kib = 8 * 1024;
+  return s;
+}
+
+flow::CircuitBreakerOptions RelayOptions::DefaultCircuit() {
+  flow::CircuitBreakerOptions c;
+  // The longest open period: 5 s, so that sending resumes within about 5 s of the org's recovery.
+  c.open_cap = std::chrono::seconds(5);
+  return c;
+}
+
 Status RelayOptions::Validate() const {
-  if (bootstrap.empty()) return InvalidArgumentError("kafka.bootstrap is required");
-  if (topics.empty()) return InvalidArgumentError("kafka.topics needs at least one topic");
-  if (group_id.empty()) return InvalidArgumentError("kafka.group_id must not be empty");
-  // librdkafka's own check of every name and value, so --check-config finds a misspelling.
-  RETURN_IF_ERROR(kafka::CheckProperties(kafka_properties).WithContext("kafka.properties"));
-  if (poll_batch == 0) return InvalidArgumentError("kafka.poll_batch must be at least 1");
+  RETURN_IF_ERROR(kafka.Validate().WithContext("kafka"));
+  RETURN_IF_ERROR(salesforce.Validate().WithContext("salesforce"));
+  RETURN_IF_ERROR(envelope::ValidateEnvelopeSection(envelope).WithContext("envelope"));
+  RETURN_IF_ERROR(idempotency.Validate().WithContext("idempotency"));
+  RETURN_IF_ERROR(changelog.Validate().WithContext("changelog"));
   if (max_records < 1 || max_records > 200) {
     return InvalidArgumentError("delivery.max_records must be within 1..200");
   }
@@ -58,33 +82,8 @@ Status RelayOptions::Validate() const {
   if (max_buffered_events < 1) {
     return InvalidArgumentError("delivery.max_buffered_events must be at least 1");
   }
-  if (idempotency_max_staged_rows < 1000) {
-    return InvalidArgumentError("idempotency.max_staged_rows must be at least 1000");
-  }
-  if (idempotency_enabled && idempotency_path.empty()) {
-    return InvalidArgumentError("idempotency.path must not be empty");
-  }
-  if (consumer_queue_kbytes < 1024) {
-    return InvalidArgumentError("kafka.consumer_queue_kbytes must be at least 1024");
-  }
   if (dlq_max_message_bytes < 1000) {
     return InvalidArgumentError("dlq.max_message_bytes must be at least 1000");
-  }
-  if (idempotency_merge_chunk_rows < 100 || idempotency_merge_chunk_rows > 1'000'000) {
-    return InvalidArgumentError("idempotency.merge_chunk_rows must be within 100..1000000");
-  }
-  if (changelog_enabled) {
-    RETURN_IF_ERROR(
-        changelog::ChangelogTopic("t", changelog_suffix).status().WithContext("changelog.suffix"));
-  }
-  if (changelog_replication == 0 || changelog_replication < -1 || changelog_replication > 32) {
-    return InvalidArgumentError("changelog.replication_factor must be -1 or within 1..32");
-  }
-  if (changelog_restore_timeout < std::chrono::seconds(1)) {
-    return InvalidArgumentError("changelog.restore_timeout must be at least 1s");
-  }
-  if (idempotency_cache_kib < 256) {
-    return InvalidArgumentError("idempotency.cache_kib must be at least 256");
   }
   if (budget_probe_interval.count() <= 0) {
     return InvalidArgumentError("delivery.budget_probe_interval must be positive");
@@ -95,14 +94,6 @@ Status RelayOptions::Validate() const {
   }
   if (!(org_failure_ratio > 0 && org_failure_ratio <= 1)) {
     return InvalidArgumentError("delivery.org_failure_ratio must be within (0, 1]");
-  }
-  if (event_id_field.empty() && !accept_duplicates_on_crash) {
-    return InvalidArgumentError(
-        "salesforce.event_id_field is empty: creates would go out as plain creates, and a crash "
-        "between Salesforce's answer and the idempotency store's write would create those "
-        "records twice. Set salesforce.event_id_field to an External ID field on every object "
-        "the relay creates (default Sluice_Event_Id__c), or set "
-        "salesforce.accept_duplicates_on_crash: true to accept that");
   }
   for (const auto& [sobject, field] : lock_fields) {
     if (sobject.empty() || field.empty()) {
@@ -119,41 +110,18 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
   RelayOptions o;
   o.instance_id = c.GetString("/instance_id", DefaultInstanceId());
 
-  ASSIGN_OR_RETURN(o.bootstrap, c.GetString("/kafka/bootstrap"));
-  o.group_id = c.GetString("/kafka/group_id", o.group_id);
-  for (size_t i = 0; i < c.Size("/kafka/topics"); ++i) {
-    ASSIGN_OR_RETURN(std::string topic, c.GetString("/kafka/topics/" + std::to_string(i)));
-    o.topics.push_back(std::move(topic));
-  }
-  ASSIGN_OR_RETURN(o.kafka_properties, c.GetPropertyMap("/kafka/properties"));
-  o.poll_batch =
-      static_cast<size_t>(c.GetInt("/kafka/poll_batch", static_cast<int64_t>(o.poll_batch)));
-  RETURN_IF_ERROR(ReadDuration(c, "/kafka/commit_interval", &o.commit_interval));
-  o.consumer_queue_kbytes = c.GetInt("/kafka/consumer_queue_kbytes", o.consumer_queue_kbytes);
-  o.dlq_max_message_bytes = c.GetInt("/dlq/max_message_bytes", o.dlq_max_message_bytes);
+  ASSIGN_OR_RETURN(o.kafka, kafka::ReadConsumerSection(c, "/kafka", o.kafka));
+  ASSIGN_OR_RETURN(o.salesforce, salesforce::ReadSalesforceSection(c, "/salesforce", o.salesforce));
+  ASSIGN_OR_RETURN(o.envelope, envelope::ReadEnvelopeSection(c, "/envelope", o.envelope));
+  ASSIGN_OR_RETURN(o.idempotency, idempotency::ReadStoreSection(c, "/idempotency", o.idempotency));
+  ASSIGN_OR_RETURN(o.changelog, changelog::ReadChangelogSection(c, "/changelog", o.changelog));
+  ASSIGN_OR_RETURN(o.logging, config::ReadLogging(c, "/logging", o.logging));
+  ASSIGN_OR_RETURN(o.http, http::ReadListenAddress(c, "/http/listen", o.http));
 
+  o.dlq_max_message_bytes = c.GetInt("/dlq/max_message_bytes", o.dlq_max_message_bytes);
   o.dlq_suffix = c.GetString("/dlq/suffix", o.dlq_suffix);
   o.dlq_topics = c.GetStringMap("/dlq/topics");
   o.dlq_create_missing = c.GetBool("/dlq/create_missing", o.dlq_create_missing);
-
-  ASSIGN_OR_RETURN(o.auth.login_url, c.GetString("/salesforce/login_url"));
-  o.api_version = c.GetString("/salesforce/api_version", o.api_version);
-  RETURN_IF_ERROR(ReadDuration(c, "/salesforce/request_timeout", &o.request_timeout));
-  o.ca_file = c.GetString("/salesforce/ca_file", "");
-  o.event_id_field = c.GetString("/salesforce/event_id_field", o.event_id_field);
-  o.accept_duplicates_on_crash =
-      c.GetBool("/salesforce/accept_duplicates_on_crash", o.accept_duplicates_on_crash);
-  const std::string flow = c.GetString("/salesforce/auth/flow", "client_credentials");
-  ASSIGN_OR_RETURN(o.auth.client_id, c.GetString("/salesforce/auth/client_id"));
-  if (flow == "jwt_bearer") {
-    o.auth.flow = salesforce::AuthFlow::kJwtBearer;
-    ASSIGN_OR_RETURN(o.auth.username, c.GetString("/salesforce/auth/username"));
-    ASSIGN_OR_RETURN(o.auth.private_key_file, c.GetString("/salesforce/auth/private_key_file"));
-    o.auth.audience = c.GetString("/salesforce/auth/audience", "");
-  } else {
-    o.auth.flow = salesforce::AuthFlow::kClientCredentials;
-    ASSIGN_OR_RETURN(o.auth.client_secret, c.GetSecret("/salesforce/auth/client_secret"));
-  }
 
   o.max_records =
       static_cast<size_t>(c.GetInt("/delivery/max_records", static_cast<int64_t>(o.max_records)));
@@ -184,43 +152,7 @@ Result<RelayOptions> RelayOptionsFromConfig(const config::Config& c) {
       static_cast<int>(c.GetInt("/delivery/retry/max_attempts", o.retry.max_attempts));
   RETURN_IF_ERROR(ReadDuration(c, "/delivery/retry/max_elapsed", &o.retry.max_elapsed));
 
-  o.envelope_max_bytes = static_cast<size_t>(
-      c.GetInt("/envelope/max_bytes", static_cast<int64_t>(o.envelope_max_bytes)));
   o.parse_threads = static_cast<int>(c.GetInt("/envelope/parse_threads", o.parse_threads));
-
-  o.idempotency_enabled = c.GetBool("/idempotency/enabled", o.idempotency_enabled);
-  o.idempotency_path = c.GetString("/idempotency/path", o.idempotency_path);
-  RETURN_IF_ERROR(ReadDuration(c, "/idempotency/retention", &o.idempotency_retention));
-  o.idempotency_max_staged_rows =
-      c.GetInt("/idempotency/max_staged_rows", o.idempotency_max_staged_rows);
-  o.idempotency_cache_kib = c.GetInt("/idempotency/cache_kib", o.idempotency_cache_kib);
-  o.idempotency_merge_chunk_rows =
-      c.GetInt("/idempotency/merge_chunk_rows", o.idempotency_merge_chunk_rows);
-  o.changelog_enabled = c.GetBool("/changelog/enabled", o.changelog_enabled);
-  o.changelog_suffix = c.GetString("/changelog/suffix", o.changelog_suffix);
-  o.changelog_replication =
-      static_cast<int>(c.GetInt("/changelog/replication_factor", o.changelog_replication));
-  RETURN_IF_ERROR(ReadDuration(c, "/changelog/restore_timeout", &o.changelog_restore_timeout));
-  o.changelog_standby = c.GetBool("/changelog/standby_partitions", o.changelog_standby);
-
-  const std::string listen =
-      c.GetString("/http/listen", o.http_host + ":" + std::to_string(o.http_port));
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    return InvalidArgumentError(c.name() + ": /http/listen: expected host:port, got \"" + listen +
-                                "\"");
-  }
-  o.http_host = listen.substr(0, colon);
-  try {
-    int port = std::stoi(listen.substr(colon + 1));
-    if (port < 0 || port > 65535) throw std::out_of_range("port");
-    o.http_port = static_cast<uint16_t>(port);
-  } catch (const std::exception&) {
-    return InvalidArgumentError(c.name() + ": /http/listen: bad port in \"" + listen + "\"");
-  }
-
-  o.log_level = c.GetString("/logging/level", o.log_level);
-  o.log_json = c.GetBool("/logging/json", o.log_json);
   RETURN_IF_ERROR(o.Validate().WithContext(c.name()));
   return o;
 }

@@ -114,15 +114,13 @@ Result<std::unique_ptr<RealSalesforce>> MakeSalesforce(const RelayOptions& optio
                                                        metrics::Registry& registry) {
   auto sf = std::make_unique<RealSalesforce>();
   http::HttpClientOptions http_options;
-  http_options.request_timeout = options.request_timeout;
+  http_options.request_timeout = options.salesforce.client.request_timeout;
   http_options.max_host_connections = static_cast<int>(std::max<int64_t>(options.max_in_flight, 4));
-  http_options.ca_file = options.ca_file;
+  http_options.ca_file = options.salesforce.ca_file;
   ASSIGN_OR_RETURN(sf->http_, http::HttpClient::Create(http_options));
-  ASSIGN_OR_RETURN(sf->tokens_,
-                   salesforce::TokenProvider::Create(options.auth, *sf->http_, clock, &sf->stats_));
-  salesforce::SalesforceClientOptions sf_options;
-  sf_options.api_version = options.api_version;
-  sf_options.request_timeout = options.request_timeout;
+  ASSIGN_OR_RETURN(sf->tokens_, salesforce::TokenProvider::Create(options.salesforce.auth,
+                                                                  *sf->http_, clock, &sf->stats_));
+  salesforce::SalesforceClientOptions sf_options = options.salesforce.client;
   sf_options.max_batch_records = options.max_records;
   ASSIGN_OR_RETURN(sf->client_, salesforce::SalesforceClient::Create(sf_options, *sf->http_,
                                                                      *sf->tokens_, &sf->stats_));
@@ -177,10 +175,10 @@ Result<RelayParts> MakeRealParts(const RelayOptions& options, Clock& clock) {
       *parts.registry, "sluice_relay_settings_info",
       "Always 1: the relay's delivery settings (mode, batch size, linger, in-flight and rate "
       "ceilings summed over all instances).",
-      {{"mode",
-        std::string("idempotency store ") + (options.idempotency_enabled ? "on" : "off") +
-            (options.event_id_field.empty() ? ", no event id field"
-                                            : ", event id field " + options.event_id_field)},
+      {{"mode", std::string("idempotency store ") + (options.idempotency.enabled ? "on" : "off") +
+                    (options.salesforce.event_id_field.empty()
+                         ? ", no event id field"
+                         : ", event id field " + options.salesforce.event_id_field)},
        {"max_records", std::to_string(options.max_records)},
        {"linger_ms", std::to_string(options.linger.count())},
        {"max_in_flight", std::to_string(options.max_in_flight)},
@@ -190,29 +188,29 @@ Result<RelayParts> MakeRealParts(const RelayOptions& options, Clock& clock) {
 
   parts.make_consumer = [options](kafka::RebalanceListener* listener) {
     kafka::ConsumerOptions consumer_options;
-    consumer_options.bootstrap = options.bootstrap;
-    consumer_options.group_id = options.group_id;
-    consumer_options.properties = options.kafka_properties;
+    consumer_options.bootstrap = options.kafka.bootstrap;
+    consumer_options.group_id = options.kafka.group_id;
+    consumer_options.properties = options.kafka.properties;
     // Bound librdkafka's prefetch so memory follows max_buffered_events, not the backlog.
     consumer_options.properties.emplace("queued.max.messages.kbytes",
-                                        std::to_string(options.consumer_queue_kbytes));
+                                        std::to_string(options.kafka.consumer_queue_kbytes));
     consumer_options.listener = listener;
     return kafka::Consumer::Create(consumer_options);
   };
   kafka::ProducerOptions producer_options;
-  producer_options.bootstrap = options.bootstrap;
-  producer_options.properties = options.kafka_properties;
+  producer_options.bootstrap = options.kafka.bootstrap;
+  producer_options.properties = options.kafka.properties;
   // Whatever the source topic took must fit into the DLQ (the broker's own cap still applies).
   producer_options.properties.emplace("message.max.bytes",
                                       std::to_string(options.dlq_max_message_bytes));
   ASSIGN_OR_RETURN(auto producer, kafka::Producer::Create(producer_options));
   parts.dlq = std::make_unique<RealDlq>(std::move(producer));
-  ASSIGN_OR_RETURN(auto admin,
-                   kafka::Admin::Create(kafka::AdminOptions{
-                       .bootstrap = options.bootstrap, .properties = options.kafka_properties}));
+  ASSIGN_OR_RETURN(auto admin, kafka::Admin::Create(
+                                   kafka::AdminOptions{.bootstrap = options.kafka.bootstrap,
+                                                       .properties = options.kafka.properties}));
   parts.admin = std::make_unique<RealAdmin>(std::move(admin));
 
-  if (options.idempotency_enabled) {
+  if (options.idempotency.enabled) {
     ASSIGN_OR_RETURN(parts.store, OpenStorePart(options, clock, parts.registry));
   }
   if (options.parse_threads > 0) {

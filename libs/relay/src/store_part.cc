@@ -336,12 +336,7 @@ class StorePart final : public ResolutionStore {
 };
 
 Result<std::unique_ptr<idempotency::IdempotencyStore>> OpenSqlite(const RelayOptions& options) {
-  idempotency::SqliteStoreOptions store_options;
-  store_options.path = options.idempotency_path;
-  store_options.cache_size_kib = static_cast<int>(options.idempotency_cache_kib);
-  store_options.max_staged_rows = options.idempotency_max_staged_rows;
-  store_options.merge_chunk_rows = static_cast<int>(options.idempotency_merge_chunk_rows);
-  return idempotency::OpenSqliteStore(store_options);
+  return idempotency::OpenSqliteStore(options.idempotency.store);
 }
 
 // Moves a damaged store (and its -wal and -shm companions) aside, keeping it for a post-mortem.
@@ -363,9 +358,9 @@ Result<std::unique_ptr<ResolutionStore>> OpenStorePart(
   auto part = std::make_unique<StorePart>();
   part->clock_ = &clock;
   part->registry_ = registry;
-  const bool with_changelog = options.changelog_enabled;
-  const std::string applied_path = options.idempotency_path + ".changelog.json";
-  const bool existed = fs::exists(options.idempotency_path);
+  const bool with_changelog = options.changelog.enabled;
+  const std::string applied_path = options.idempotency.store.path + ".changelog.json";
+  const bool existed = fs::exists(options.idempotency.store.path);
   auto store = OpenSqlite(options);
   const int64_t now_ms = clock.WallMillis();
   if (with_changelog) {
@@ -374,8 +369,8 @@ Result<std::unique_ptr<ResolutionStore>> OpenStorePart(
       part->log_->error(
           "idempotency store {} is damaged ({}); moving it aside and rebuilding it "
           "from the changelog",
-          options.idempotency_path, store.status().message());
-      RETURN_IF_ERROR(MoveAside(options.idempotency_path, now_ms));
+          options.idempotency.store.path, store.status().message());
+      RETURN_IF_ERROR(MoveAside(options.idempotency.store.path, now_ms));
       part->metrics_.rebuilds->Increment();
       store = OpenSqlite(options);
       RETURN_IF_ERROR(changelog::AppliedOffsets::Remove(applied_path));
@@ -384,7 +379,7 @@ Result<std::unique_ptr<ResolutionStore>> OpenStorePart(
       // an offsets file left, the store was lost (deleted beside it): say so and count it.
       if (fs::exists(applied_path)) {
         part->log_->warn("idempotency store {} was missing; rebuilding it from the changelog",
-                         options.idempotency_path);
+                         options.idempotency.store.path);
         part->metrics_.rebuilds->Increment();
       }
       RETURN_IF_ERROR(changelog::AppliedOffsets::Remove(applied_path));
@@ -393,10 +388,8 @@ Result<std::unique_ptr<ResolutionStore>> OpenStorePart(
   if (!store.ok()) return store.status();
   part->store_ = std::move(store).value();
   ASSIGN_OR_RETURN(part->committer_, idempotency::GroupCommitter::Start(part->store_.get()));
-  idempotency::RetentionOptions retention;
-  retention.retention = options.idempotency_retention;
-  ASSIGN_OR_RETURN(part->purger_,
-                   idempotency::RetentionPurger::Start(part->store_.get(), retention));
+  ASSIGN_OR_RETURN(part->purger_, idempotency::RetentionPurger::Start(
+                                      part->store_.get(), options.idempotency.retention));
   if (!with_changelog) return std::unique_ptr<ResolutionStore>(std::move(part));
 
   std::string damaged;
@@ -406,33 +399,33 @@ Result<std::unique_ptr<ResolutionStore>> OpenStorePart(
                      damaged);
   }
   kafka::ProducerOptions producer_options;
-  producer_options.bootstrap = options.bootstrap;
-  producer_options.properties = options.kafka_properties;
+  producer_options.bootstrap = options.kafka.bootstrap;
+  producer_options.properties = options.kafka.properties;
   // Batched: a resolution waits a few ms for others of its partition.
   producer_options.properties.emplace("linger.ms", "5");
   ASSIGN_OR_RETURN(part->producer_, kafka::Producer::Create(producer_options));
-  ASSIGN_OR_RETURN(part->admin_,
-                   kafka::Admin::Create(kafka::AdminOptions{
-                       .bootstrap = options.bootstrap, .properties = options.kafka_properties}));
-  part->restore_options_.reader.bootstrap = options.bootstrap;
-  part->restore_options_.reader.properties = options.kafka_properties;
-  part->restore_options_.reader.group_id = options.group_id + ".changelog-restore";
-  part->restore_options_.timeout = options.changelog_restore_timeout;
+  ASSIGN_OR_RETURN(part->admin_, kafka::Admin::Create(
+                                     kafka::AdminOptions{.bootstrap = options.kafka.bootstrap,
+                                                         .properties = options.kafka.properties}));
+  part->restore_options_ = options.changelog.restore;
+  part->restore_options_.reader.bootstrap = options.kafka.bootstrap;
+  part->restore_options_.reader.properties = options.kafka.properties;
+  part->restore_options_.reader.group_id = options.kafka.group_id + ".changelog-restore";
   part->restore_options_.clock = &clock;
-  part->suffix_ = options.changelog_suffix;
-  part->replication_ = options.changelog_replication;
-  part->retention_ = options.idempotency_retention;
-  if (options.changelog_standby) {
+  part->suffix_ = options.changelog.suffix;
+  part->replication_ = options.changelog.replication_factor;
+  part->retention_ = options.idempotency.retention.retention;
+  if (options.changelog.standby_partitions) {
     changelog::StandbyOptions standby;
     standby.reader = part->restore_options_.reader;
-    standby.reader.group_id = options.group_id + ".changelog-standby";
+    standby.reader.group_id = options.kafka.group_id + ".changelog-standby";
     StorePart* p = part.get();
     ASSIGN_OR_RETURN(part->standby_,
                      changelog::Standby::Start(
                          standby, *part->store_,
                          [p](const std::string& topic, const std::map<int32_t, int64_t>& next,
                              int64_t entries) { p->StandbyApplied(topic, next, entries); }));
-    for (const auto& topic : options.topics) {
+    for (const auto& topic : options.kafka.topics) {
       if (!topic.starts_with('^')) part->standby_sources_.push_back(topic);
     }
   }

@@ -15,9 +15,9 @@
 
 namespace sluice::relay {
 
-// Opens the store at options.idempotency_path. With the changelog on, a store file that is not a
-// database or is corrupt is moved aside (<path>.corrupt-<ms>) and a new one is restored from the
-// changelog; the relay logs it and counts it in sluice_relay_store_rebuilds_total.
+// Opens the store at options.idempotency.store.path. With the changelog on, a store file that is
+// not a database or is corrupt is moved aside (<path>.corrupt-<ms>) and a new one is restored from
+// the changelog; the relay logs it and counts it in sluice_relay_store_rebuilds_total.
 Result<std::unique_ptr<ResolutionStore>> OpenStorePart(const RelayOptions& options, Clock& clock,
                                                        std::shared_ptr<metrics::Registry> registry);
 

@@ -48,8 +48,8 @@ Result<std::unique_ptr<HttpSurface>> HttpSurface::Start(const RelayOptions& opti
                                                         const Relay& relay, Clock& clock) {
   auto impl = std::make_unique<Impl>(relay, clock);
   http::ServerOptions server_options;
-  server_options.host = options.http_host;
-  server_options.port = options.http_port;
+  server_options.host = options.http.host;
+  server_options.port = options.http.port;
   Impl* raw = impl.get();
   ASSIGN_OR_RETURN(impl->server_,
                    http::Server::Start(server_options, [raw](const http::ServerRequest& request,
@@ -68,7 +68,7 @@ uint16_t HttpSurface::port() const { return impl_->server_->port(); }
 class LagSampler::Impl {
  public:
   Impl(const RelayOptions& options, Relay& relay, std::unique_ptr<kafka::Admin> admin)
-      : group_(options.group_id), relay_(relay), admin_(std::move(admin)) {}
+      : group_(options.kafka.group_id), relay_(relay), admin_(std::move(admin)) {}
 
   void Loop() {
     std::unique_lock lock(mu_);
@@ -93,9 +93,9 @@ class LagSampler::Impl {
 };
 
 Result<std::unique_ptr<LagSampler>> LagSampler::Start(const RelayOptions& options, Relay& relay) {
-  ASSIGN_OR_RETURN(auto admin,
-                   kafka::Admin::Create(kafka::AdminOptions{
-                       .bootstrap = options.bootstrap, .properties = options.kafka_properties}));
+  ASSIGN_OR_RETURN(auto admin, kafka::Admin::Create(
+                                   kafka::AdminOptions{.bootstrap = options.kafka.bootstrap,
+                                                       .properties = options.kafka.properties}));
   auto impl = std::make_unique<Impl>(options, relay, std::move(admin));
   Impl* raw = impl.get();
   impl->thread_ = std::thread([raw] { raw->Loop(); });

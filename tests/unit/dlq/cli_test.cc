@@ -41,6 +41,16 @@ TEST(CliTest, StatsWithCommonFlags) {
   EXPECT_TRUE(c->json);
 }
 
+// The flags' defaults are the library's own (KafkaOptions, ReplayOptions), not a second copy.
+TEST(CliTest, ABareReplayRunsWithTheLibraryDefaults) {
+  auto c = Parse({"--bootstrap", "127.0.0.1:1", "replay", "--topic", "t.dlq"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kafka.timeout, KafkaOptions{}.timeout);
+  EXPECT_EQ(c->replay.max_replays, ReplayOptions{}.max_replays);
+  EXPECT_EQ(c->replay.batch_size, ReplayOptions{}.batch_size);
+  EXPECT_EQ(c->replay.idle_timeout, ReplayOptions{}.idle_timeout);
+}
+
 TEST(CliTest, GlobalFlagsMayFollowTheCommand) {
   auto c = Parse({"list", "--topic", "t.dlq", "--bootstrap", "127.0.0.1:1"});
   ASSERT_TRUE(c.ok()) << c.status();

@@ -7,6 +7,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sluice/flood/planner.h"
+#include "sluice/flood/runner.h"
+#include "sluice/flood/sampling.h"
+
 namespace sluice::flood {
 namespace {
 
@@ -82,6 +86,41 @@ TEST(CliTest, BurstWithCommonFlagsAnywhere) {
   EXPECT_EQ(r.sfsim_url, "http://127.0.0.1:8080");
   EXPECT_EQ(r.group, "sluice-relay");
   EXPECT_EQ(r.report_prefix, "flood-report");
+}
+
+// The flags' defaults are the library's own (RunOptions, GeneratorOptions, KeySpace, PlanInput),
+// not a second copy in the command line.
+TEST(CliTest, ABareCommandRunsWithTheLibraryDefaults) {
+  auto c = Parse({"--bootstrap", "b:1", "burst", "--events", "10"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  const RunOptions d;
+  const RunOptions& r = c->run;
+  EXPECT_EQ(r.topic, d.topic);
+  EXPECT_EQ(r.partitions, d.partitions);
+  EXPECT_EQ(r.group, d.group);
+  EXPECT_EQ(r.payload_text, d.payload_text);
+  EXPECT_EQ(r.sample_interval, d.sample_interval);
+  EXPECT_EQ(r.drain_timeout, d.drain_timeout);
+  EXPECT_EQ(r.consumer_start_timeout, d.consumer_start_timeout);
+  EXPECT_EQ(r.report_prefix, d.report_prefix);
+  EXPECT_EQ(r.generator.sobject, d.generator.sobject);
+  EXPECT_EQ(r.generator.operation, d.generator.operation);
+  EXPECT_EQ(r.generator.external_id_field, d.generator.external_id_field);
+  EXPECT_EQ(r.generator.event_id_field, d.generator.event_id_field);
+  EXPECT_EQ(r.generator.name_field, d.generator.name_field);
+  EXPECT_EQ(r.generator.pad_field, d.generator.pad_field);
+  EXPECT_EQ(r.generator.key_prefix, d.generator.key_prefix);
+  EXPECT_EQ(r.generator.invalid_fraction, d.generator.invalid_fraction);
+  EXPECT_EQ(r.generator.seed, d.generator.seed);
+  EXPECT_EQ(r.generator.keys.keys, KeySpace{}.keys);
+  EXPECT_EQ(r.generator.keys.shape, KeySpace{}.shape);
+  auto p = Parse({"plan", "--events", "1000"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  const PlanInput pd;
+  EXPECT_EQ(p->plan.records_per_call, pd.records_per_call);
+  EXPECT_EQ(p->plan.concurrency, pd.concurrency);
+  EXPECT_EQ(p->plan.call_latency_s, pd.call_latency_s);
+  EXPECT_EQ(p->plan.daily_allocation, pd.daily_allocation);
 }
 
 TEST(CliTest, RateRampBacklog) {

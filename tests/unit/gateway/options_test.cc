@@ -26,8 +26,8 @@ TEST(GatewayOptionsTest, DefaultsWhenTheFileSaysLittle) {
   auto o = Load("kafka: {bootstrap: '127.0.0.1:9092'}\nauth: {tokens_file: t.yaml}\n");
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   GatewayOptions d;
-  EXPECT_EQ(o->http_host, "127.0.0.1");
-  EXPECT_EQ(o->http_port, 8088);
+  EXPECT_EQ(o->http.host, "127.0.0.1");
+  EXPECT_EQ(o->http.port, 8088);
   EXPECT_EQ(o->max_events, d.max_events);
   EXPECT_EQ(o->max_body_bytes, d.max_body_bytes);
   EXPECT_EQ(o->ack_timeout, d.ack_timeout);
@@ -48,7 +48,7 @@ TEST(GatewayOptionsTest, EveryKeyAndEnvOverrides) {
       {{"SLUICE_GATEWAY_LIMITS__MAX_EVENTS", "20"},
        {"SLUICE_GATEWAY_KAFKA__PROPERTIES__COMPRESSION_TYPE", "lz4"}});
   ASSERT_TRUE(o.ok()) << o.status().ToString();
-  EXPECT_EQ(o->http_port, 0);
+  EXPECT_EQ(o->http.port, 0);
   EXPECT_EQ(o->io_threads, 3);
   EXPECT_EQ(o->kafka_properties.at("linger.ms"), "5");
   EXPECT_EQ(o->kafka_properties.at("compression.type"), "lz4");
@@ -60,7 +60,7 @@ TEST(GatewayOptionsTest, EveryKeyAndEnvOverrides) {
   EXPECT_EQ(o->ack_timeout, std::chrono::milliseconds(1500));
   EXPECT_EQ(o->retry_after, std::chrono::seconds(4));
   EXPECT_EQ(o->shutdown_deadline, std::chrono::seconds(9));
-  EXPECT_EQ(o->log_level, "debug");
+  EXPECT_EQ(o->logging.level, "debug");
 }
 
 TEST(GatewayOptionsTest, BadFilesSayWhichKey) {

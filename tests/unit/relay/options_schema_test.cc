@@ -6,9 +6,8 @@
 
 #include <cctype>
 #include <functional>
-#include <iomanip>
 #include <map>
-#include <sstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include "sluice/config/config.h"
 #include "sluice/core/duration.h"
 #include "sluice/relay/options.h"
+#include "sluice/testing/schema_defaults.h"
 
 namespace sluice::relay {
 namespace {
@@ -29,40 +29,38 @@ Result<RelayOptions> Load(const std::string& yaml,
 
 std::string SchemaText() { return testing::RelaySchemaText(); }
 
-std::string Ms(std::chrono::milliseconds d) { return FormatDuration(d); }
 template <typename D>
 std::string Ms(D d) {
-  return FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(d));
+  return sluice::testing::DefaultText(d);
 }
-std::string Num(double d) {
-  std::ostringstream out;
-  out << std::setprecision(17) << d;
-  return out.str();
-}
-std::string Bool(bool b) { return b ? "true" : "false"; }
+std::string Num(double d) { return sluice::testing::DefaultText(d); }
+std::string Bool(bool b) { return sluice::testing::DefaultText(b); }
 
 // Every option with a schema default, as text: durations through FormatDuration, numbers through
 // ostream, so "120s" and 120000 ms compare equal.
 const std::map<std::string, std::function<std::string(const RelayOptions&)>>& Accessors() {
   static const auto* table = new std::map<std::string,
                                           std::function<std::string(const RelayOptions&)>>{
-      {"/kafka/group_id", [](const RelayOptions& o) { return o.group_id; }},
-      {"/kafka/poll_batch", [](const RelayOptions& o) { return Num(o.poll_batch); }},
-      {"/kafka/commit_interval", [](const RelayOptions& o) { return Ms(o.commit_interval); }},
+      {"/kafka/group_id", [](const RelayOptions& o) { return o.kafka.group_id; }},
+      {"/kafka/poll_batch", [](const RelayOptions& o) { return Num(o.kafka.poll_batch); }},
+      {"/kafka/commit_interval", [](const RelayOptions& o) { return Ms(o.kafka.commit_interval); }},
       {"/kafka/consumer_queue_kbytes",
-       [](const RelayOptions& o) { return Num(o.consumer_queue_kbytes); }},
+       [](const RelayOptions& o) { return Num(o.kafka.consumer_queue_kbytes); }},
       {"/dlq/suffix", [](const RelayOptions& o) { return o.dlq_suffix; }},
       {"/dlq/create_missing", [](const RelayOptions& o) { return Bool(o.dlq_create_missing); }},
       {"/dlq/max_message_bytes",
        [](const RelayOptions& o) { return Num(o.dlq_max_message_bytes); }},
-      {"/salesforce/api_version", [](const RelayOptions& o) { return o.api_version; }},
-      {"/salesforce/request_timeout", [](const RelayOptions& o) { return Ms(o.request_timeout); }},
-      {"/salesforce/event_id_field", [](const RelayOptions& o) { return o.event_id_field; }},
+      {"/salesforce/api_version",
+       [](const RelayOptions& o) { return o.salesforce.client.api_version; }},
+      {"/salesforce/request_timeout",
+       [](const RelayOptions& o) { return Ms(o.salesforce.client.request_timeout); }},
+      {"/salesforce/event_id_field",
+       [](const RelayOptions& o) { return o.salesforce.event_id_field; }},
       {"/salesforce/accept_duplicates_on_crash",
-       [](const RelayOptions& o) { return Bool(o.accept_duplicates_on_crash); }},
+       [](const RelayOptions& o) { return Bool(o.salesforce.accept_duplicates_on_crash); }},
       {"/salesforce/auth/flow",
        [](const RelayOptions& o) {
-         return std::string(o.auth.flow == salesforce::AuthFlow::kClientCredentials
+         return std::string(o.salesforce.auth.flow == salesforce::AuthFlow::kClientCredentials
                                 ? "client_credentials"
                                 : "jwt_bearer");
        }},
@@ -106,75 +104,37 @@ const std::map<std::string, std::function<std::string(const RelayOptions&)>>& Ac
        [](const RelayOptions& o) { return Num(o.retry.max_attempts); }},
       {"/delivery/retry/max_elapsed",
        [](const RelayOptions& o) { return Ms(o.retry.max_elapsed); }},
-      {"/envelope/max_bytes", [](const RelayOptions& o) { return Num(o.envelope_max_bytes); }},
+      {"/envelope/max_bytes", [](const RelayOptions& o) { return Num(o.envelope.max_bytes); }},
       {"/envelope/parse_threads", [](const RelayOptions& o) { return Num(o.parse_threads); }},
-      {"/idempotency/enabled", [](const RelayOptions& o) { return Bool(o.idempotency_enabled); }},
-      {"/idempotency/path", [](const RelayOptions& o) { return o.idempotency_path; }},
-      {"/idempotency/retention", [](const RelayOptions& o) { return Ms(o.idempotency_retention); }},
+      {"/idempotency/enabled", [](const RelayOptions& o) { return Bool(o.idempotency.enabled); }},
+      {"/idempotency/path", [](const RelayOptions& o) { return o.idempotency.store.path; }},
+      {"/idempotency/retention",
+       [](const RelayOptions& o) { return Ms(o.idempotency.retention.retention); }},
       {"/idempotency/max_staged_rows",
-       [](const RelayOptions& o) { return Num(o.idempotency_max_staged_rows); }},
+       [](const RelayOptions& o) { return Num(o.idempotency.store.max_staged_rows); }},
       {"/idempotency/merge_chunk_rows",
-       [](const RelayOptions& o) { return Num(o.idempotency_merge_chunk_rows); }},
+       [](const RelayOptions& o) { return Num(o.idempotency.store.merge_chunk_rows); }},
       {"/idempotency/cache_kib",
-       [](const RelayOptions& o) { return Num(o.idempotency_cache_kib); }},
-      {"/changelog/enabled", [](const RelayOptions& o) { return Bool(o.changelog_enabled); }},
-      {"/changelog/suffix", [](const RelayOptions& o) { return o.changelog_suffix; }},
+       [](const RelayOptions& o) { return Num(o.idempotency.store.cache_size_kib); }},
+      {"/changelog/enabled", [](const RelayOptions& o) { return Bool(o.changelog.enabled); }},
+      {"/changelog/suffix", [](const RelayOptions& o) { return o.changelog.suffix; }},
       {"/changelog/replication_factor",
-       [](const RelayOptions& o) { return Num(o.changelog_replication); }},
+       [](const RelayOptions& o) { return Num(o.changelog.replication_factor); }},
       {"/changelog/restore_timeout",
-       [](const RelayOptions& o) { return Ms(o.changelog_restore_timeout); }},
+       [](const RelayOptions& o) { return Ms(o.changelog.restore.timeout); }},
       {"/changelog/standby_partitions",
-       [](const RelayOptions& o) { return Bool(o.changelog_standby); }},
+       [](const RelayOptions& o) { return Bool(o.changelog.standby_partitions); }},
       {"/http/listen",
-       [](const RelayOptions& o) { return o.http_host + ":" + std::to_string(o.http_port); }},
-      {"/logging/level", [](const RelayOptions& o) { return o.log_level; }},
-      {"/logging/json", [](const RelayOptions& o) { return Bool(o.log_json); }},
+       [](const RelayOptions& o) { return o.http.host + ":" + std::to_string(o.http.port); }},
+      {"/logging/level", [](const RelayOptions& o) { return o.logging.level; }},
+      {"/logging/json", [](const RelayOptions& o) { return Bool(o.logging.json); }},
   };
   return *table;
 }
 
-// pointer -> the schema's "default" as text (durations normalized), for every property that has
-// one, found by walking "properties" from the root.
-void CollectDefaults(const rapidjson::Value& schema, const std::string& pointer,
-                     std::map<std::string, std::string>* out) {
-  if (!schema.IsObject()) return;
-  auto d = schema.FindMember("default");
-  if (d != schema.MemberEnd()) {
-    const rapidjson::Value& v = d->value;
-    const bool duration = schema.HasMember("$ref") &&
-                          std::string(schema["$ref"].GetString()) == "#/definitions/duration";
-    std::string text;
-    if (v.IsString() && duration) {
-      auto parsed = ParseDuration(v.GetString());
-      text = parsed.ok() ? FormatDuration(*parsed) : "<bad duration " + std::string(v.GetString());
-    } else if (v.IsString()) {
-      text = v.GetString();
-    } else if (v.IsBool()) {
-      text = Bool(v.GetBool());
-    } else if (v.IsNumber()) {
-      text = Num(v.GetDouble());
-    } else if (v.IsObject() && v.ObjectEmpty()) {
-      text = "{}";
-    } else {
-      text = "<unsupported default>";
-    }
-    (*out)[pointer] = text;
-  }
-  auto props = schema.FindMember("properties");
-  if (props != schema.MemberEnd() && props->value.IsObject()) {
-    for (const auto& m : props->value.GetObject()) {
-      CollectDefaults(m.value, pointer + "/" + m.name.GetString(), out);
-    }
-  }
-}
-
 std::map<std::string, std::string> SchemaDefaults() {
-  const std::string text = SchemaText();
-  rapidjson::Document doc;
-  doc.Parse(text.c_str());
-  EXPECT_FALSE(doc.HasParseError());
-  std::map<std::string, std::string> out;
-  CollectDefaults(doc, "", &out);
+  auto out = sluice::testing::SchemaDefaults(SchemaText());
+  EXPECT_FALSE(out.empty()) << "the schema does not parse";
   return out;
 }
 
@@ -195,6 +155,66 @@ TEST(RelayOptionsSchemaTest, EverySchemaDefaultIsTheCodeDefault) {
   }
   for (const auto& [pointer, accessor] : Accessors()) {
     EXPECT_EQ(defaults.count(pointer), 1u) << pointer << " has no \"default\" in the schema";
+  }
+}
+
+// RelayOptions with every library-owned part as its library constructs it, before the relay's
+// overrides (RelayOptions::DefaultKafka, DefaultStore, DefaultCircuit).
+RelayOptions LibraryDefaults() {
+  RelayOptions o;
+  o.kafka = kafka::ConsumerSection{};
+  o.salesforce = salesforce::SalesforceSection{};
+  o.envelope = envelope::EnvelopeOptions{};
+  o.idempotency = idempotency::StoreSection{};
+  o.changelog = changelog::ChangelogSection{};
+  o.logging = LoggingOptions{};
+  o.retry = flow::BackoffOptions{};
+  o.circuit = flow::CircuitBreakerOptions{};
+  return o;
+}
+
+// Keys whose section a library owns: their defaults are stated in the library.
+bool LibraryOwned(const std::string& pointer) {
+  for (const char* prefix : {"/kafka/", "/salesforce/", "/idempotency/", "/changelog/", "/logging/",
+                             "/delivery/retry/", "/delivery/circuit/"}) {
+    if (pointer.starts_with(prefix)) return true;
+  }
+  return pointer == "/envelope/max_bytes";
+}
+
+// Where the relay deliberately departs from its library's default (each stated once, with the
+// reason, in libs/relay/src/options.cc). Adding one means adding it here too.
+const std::set<std::string>& RelayOverrides() {
+  static const auto* overrides = new std::set<std::string>{"/kafka/group_id",
+                                                           "/idempotency/path",
+                                                           "/idempotency/max_staged_rows",
+                                                           "/idempotency/cache_kib",
+                                                           "/idempotency/merge_chunk_rows",
+                                                           "/delivery/circuit/open_cap"};
+  return *overrides;
+}
+
+TEST(RelayOptionsSchemaTest, LibraryOwnedDefaultsAreTheLibrariesOwnUnlessTheRelayOverridesThem) {
+  const auto defaults = SchemaDefaults();
+  const RelayOptions library = LibraryDefaults();
+  size_t owned = 0;
+  for (const auto& [pointer, text] : defaults) {
+    if (!LibraryOwned(pointer)) continue;
+    ++owned;
+    auto it = Accessors().find(pointer);
+    ASSERT_NE(it, Accessors().end()) << pointer;
+    if (RelayOverrides().count(pointer) > 0) {
+      EXPECT_NE(it->second(library), text)
+          << pointer << " is listed as a relay override but is the library's default: drop the "
+          << "override";
+    } else {
+      EXPECT_EQ(it->second(library), text)
+          << pointer << ": the library's default vs the schema (an undeclared override?)";
+    }
+  }
+  EXPECT_GT(owned, 30u) << "the library-owned sections lost their schema defaults";
+  for (const std::string& pointer : RelayOverrides()) {
+    EXPECT_TRUE(LibraryOwned(pointer) && defaults.count(pointer) == 1) << pointer;
   }
 }
 
@@ -299,14 +319,14 @@ TEST(RelayOptionsSchemaTest, EnvironmentReachesLibrdkafkaAndKeepsSecretsAsWritte
                            {"SLUICE_RELAY_SALESFORCE__AUTH__CLIENT_SECRET", "123456"},
                            {"SLUICE_RELAY_KAFKA__COMMIT_INTERVAL", "250ms"}});
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->kafka_properties.at("security.protocol"), "SASL_SSL");
-  EXPECT_EQ(o->kafka_properties.at("sasl.password"), "007");
-  EXPECT_EQ(o->kafka_properties.count("security_protocol"), 0u);
-  EXPECT_EQ(o->auth.client_secret, "123456");
-  EXPECT_EQ(o->commit_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(o->kafka.properties.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(o->kafka.properties.at("sasl.password"), "007");
+  EXPECT_EQ(o->kafka.properties.count("security_protocol"), 0u);
+  EXPECT_EQ(o->salesforce.auth.client_secret, "123456");
+  EXPECT_EQ(o->kafka.commit_interval, std::chrono::milliseconds(250));
   o = Load(kMinimal, {{"SLUICE_RELAY_SALESFORCE__AUTH__CLIENT_SECRET", "007"}});
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->auth.client_secret, "007");
+  EXPECT_EQ(o->salesforce.auth.client_secret, "007");
   o = Load(kMinimal, {{"SLUICE_RELAY_KAFKA__COMMIT_INTERVAL", "30"}});
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(o.status().message(),

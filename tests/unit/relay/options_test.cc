@@ -21,21 +21,21 @@ Result<RelayOptions> Load(const std::string& yaml,
 TEST(RelayOptionsTest, MinimalFileGetsDocumentedDefaults) {
   auto o = Load(kMinimal);
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->bootstrap, "127.0.0.1:9092");
-  EXPECT_EQ(o->topics, std::vector<std::string>{"sf.contact.events"});
-  EXPECT_EQ(o->group_id, "sluice-relay");
+  EXPECT_EQ(o->kafka.bootstrap, "127.0.0.1:9092");
+  EXPECT_EQ(o->kafka.topics, std::vector<std::string>{"sf.contact.events"});
+  EXPECT_EQ(o->kafka.group_id, "sluice-relay");
   EXPECT_EQ(o->max_records, 200u);
   EXPECT_EQ(o->linger, std::chrono::milliseconds(20));
   EXPECT_EQ(o->max_in_flight, 20);
   EXPECT_DOUBLE_EQ(o->requests_per_second, 100);
   EXPECT_DOUBLE_EQ(o->budget_reserve, 0.1);
   EXPECT_EQ(o->dlq_suffix, ".dlq");
-  EXPECT_TRUE(o->idempotency_enabled);
-  EXPECT_EQ(o->idempotency_retention, std::chrono::hours(24 * 7));
-  EXPECT_EQ(o->http_port, 9464);
+  EXPECT_TRUE(o->idempotency.enabled);
+  EXPECT_EQ(o->idempotency.retention.retention, std::chrono::hours(24 * 7));
+  EXPECT_EQ(o->http.port, 9464);
   EXPECT_EQ(o->parse_threads, 1);
-  EXPECT_EQ(o->idempotency_max_staged_rows, 200'000);
-  EXPECT_EQ(o->auth.client_secret, "s3cret");
+  EXPECT_EQ(o->idempotency.store.max_staged_rows, 200'000);
+  EXPECT_EQ(o->salesforce.auth.client_secret, "s3cret");
   EXPECT_FALSE(o->instance_id.empty());
 }
 
@@ -64,7 +64,7 @@ http:
   EXPECT_DOUBLE_EQ(o->retry.multiplier, 3);
   EXPECT_EQ(o->retry.max_attempts, 4);
   EXPECT_EQ(o->retry.max_elapsed, std::chrono::minutes(1));
-  EXPECT_EQ(o->http_port, 0);
+  EXPECT_EQ(o->http.port, 0);
 }
 
 TEST(RelayOptionsTest, RevokeStallCircuitAndClientKnobsAreRead) {
@@ -75,10 +75,10 @@ TEST(RelayOptionsTest, RevokeStallCircuitAndClientKnobsAreRead) {
   EXPECT_EQ(d->budget_probe_interval, std::chrono::seconds(60));
   EXPECT_EQ(d->circuit.open_cap, std::chrono::seconds(5));
   EXPECT_EQ(d->circuit.failure_threshold, 3);
-  EXPECT_EQ(d->consumer_queue_kbytes, 16'384);
+  EXPECT_EQ(d->kafka.consumer_queue_kbytes, 16'384);
   EXPECT_EQ(d->dlq_max_message_bytes, 16 << 20);
-  EXPECT_EQ(d->idempotency_cache_kib, 8 * 1024);
-  EXPECT_EQ(d->idempotency_merge_chunk_rows, 4'000);
+  EXPECT_EQ(d->idempotency.store.cache_size_kib, 8 * 1024);
+  EXPECT_EQ(d->idempotency.store.merge_chunk_rows, 4'000);
 
   auto o = Load(R"(
 kafka:
@@ -105,7 +105,7 @@ idempotency:
   merge_chunk_rows: 500
 )");
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->consumer_queue_kbytes, 4096);
+  EXPECT_EQ(o->kafka.consumer_queue_kbytes, 4096);
   EXPECT_EQ(o->dlq_max_message_bytes, 2'000'000);
   EXPECT_EQ(o->revoke_deadline, std::chrono::seconds(3));
   EXPECT_EQ(o->stall_after, std::chrono::seconds(90));
@@ -115,8 +115,8 @@ idempotency:
   EXPECT_DOUBLE_EQ(o->circuit.open_multiplier, 3);
   EXPECT_EQ(o->circuit.open_cap, std::chrono::seconds(10));
   EXPECT_DOUBLE_EQ(o->circuit.open_jitter, 0.2);
-  EXPECT_EQ(o->idempotency_cache_kib, 1024);
-  EXPECT_EQ(o->idempotency_merge_chunk_rows, 500);
+  EXPECT_EQ(o->idempotency.store.cache_size_kib, 1024);
+  EXPECT_EQ(o->idempotency.store.merge_chunk_rows, 500);
 
   auto bad = Load(std::string(kMinimal) + R"(
 delivery:
@@ -131,7 +131,7 @@ delivery:
 TEST(RelayOptionsTest, EnvelopeKnobsAreReadAndChecked) {
   auto o = Load(std::string(kMinimal) + "envelope: {max_bytes: 4096, parse_threads: 0}\n");
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->envelope_max_bytes, 4096u);
+  EXPECT_EQ(o->envelope.max_bytes, 4096u);
   EXPECT_EQ(o->parse_threads, 0);
   RelayOptions direct = *o;
   direct.parse_threads = -1;
@@ -171,7 +171,7 @@ TEST(RelayOptionsTest, EnvironmentOverridesTheFile) {
                            {"SLUICE_RELAY_KAFKA__GROUP_ID", "blue"}});
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_DOUBLE_EQ(o->requests_per_second, 42);
-  EXPECT_EQ(o->group_id, "blue");
+  EXPECT_EQ(o->kafka.group_id, "blue");
 }
 
 TEST(RelayOptionsTest, JwtFlowNeedsUsernameAndKey) {

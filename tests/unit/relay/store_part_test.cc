@@ -22,8 +22,8 @@ TEST(StorePartTest, ResolutionsCarryWallClockTimeNotTheMonotonicClock) {
   // Wall time now, so that the retention purger (on the real clock) keeps the entry.
   testing::SimulatedClock clock(RealClock().WallMillis());
   RelayOptions options;
-  options.idempotency_path = (dir / "relay.db").string();
-  options.changelog_enabled = false;
+  options.idempotency.store.path = (dir / "relay.db").string();
+  options.changelog.enabled = false;
   auto store = OpenStorePart(options, clock, std::make_shared<metrics::Registry>());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
 

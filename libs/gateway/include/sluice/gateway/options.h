@@ -8,7 +8,11 @@
 #include <map>
 #include <string>
 
+#include "sluice/core/logging.h"
 #include "sluice/core/status.h"
+#include "sluice/envelope/event.h"
+#include "sluice/http/listen.h"
+#include "sluice/http/server.h"
 
 namespace sluice::config {
 class Config;
@@ -22,9 +26,9 @@ struct GatewayOptions {
   // --- listener (http.*) ---
   // host:port of the API, /metrics, /healthz and /readyz. Default 127.0.0.1:8088; port 0 picks a
   // free one (printed on stdout at start).
-  std::string http_host = "127.0.0.1";
-  uint16_t http_port = 8088;
-  // I/O threads of the HTTP server. Default 2.
+  http::ListenAddress http{.host = "127.0.0.1", .port = 8088};
+  // I/O threads of the HTTP server. Default 2 (the server's own default is 1: the gateway is the
+  // one program whose HTTP is its work, not a side surface).
   int io_threads = 2;
   // TLS certificate chain and key (PEM). Both empty (default): plain HTTP.
   std::string tls_cert_file;
@@ -49,23 +53,25 @@ struct GatewayOptions {
   bool allow_anonymous = false;
 
   // --- limits.* ---
-  // Request body bytes; more answers 413. Default 10 MB.
+  // Request body bytes; more answers 413. Default 10 MB: max_events events of about 10 KB (the
+  // server's own default, 50 MB, is a ceiling for any program).
   size_t max_body_bytes = 10 * 1000 * 1000;
   // Events per request; more answers 413. Default 1,000.
   size_t max_events = 1000;
-  // One event's bytes; more answers 413. Default 1 MiB.
-  size_t max_event_bytes = 1024 * 1024;
-  // JSON nesting inside one event. Default 8.
-  int max_depth = 8;
-  // Request line plus headers; more answers 431. Default 16 KiB.
-  size_t max_header_bytes = 16 * 1024;
-  // Open connections; more are closed at once. Default 20,000.
-  size_t max_connections = 20000;
+  // One event's bytes; more answers 413. Default EnvelopeOptions' max_bytes (1 MiB), which the
+  // relay applies to the same events.
+  size_t max_event_bytes = envelope::EnvelopeOptions{}.max_bytes;
+  // JSON nesting inside one event. Default EnvelopeOptions' max_depth (8).
+  int max_depth = envelope::EnvelopeOptions{}.max_depth;
+  // Request line plus headers; more answers 431. Default the server's (16 KiB).
+  size_t max_header_bytes = http::ServerOptions{}.max_header_bytes;
+  // Open connections; more are closed at once. Default the server's (20,000).
+  size_t max_connections = http::ServerOptions{}.max_connections;
   // A request must arrive completely within this once its first byte came (slowloris).
-  // Default 10 s.
+  // Default 10 s, not the server's 30 s: the gateway faces clients it does not control.
   std::chrono::milliseconds read_timeout{10'000};
-  // A keep-alive connection may idle this long between requests. Default 120 s.
-  std::chrono::milliseconds idle_timeout{120'000};
+  // A keep-alive connection may idle this long between requests. Default the server's (120 s).
+  std::chrono::milliseconds idle_timeout = http::ServerOptions{}.idle_timeout;
   // Events produced but not yet acknowledged, over all requests; a request that would pass it
   // answers 429. Default 200,000.
   int64_t max_unacked_events = 200'000;
@@ -78,8 +84,8 @@ struct GatewayOptions {
   // --- shutdown, logging ---
   // On SIGTERM: how long requests in flight may take to be answered. Default 30 s.
   std::chrono::milliseconds shutdown_deadline{30'000};
-  std::string log_level = "info";
-  bool log_json = true;
+  // logging.*: defaults in sluice/core/logging.h.
+  LoggingOptions logging;
 
   Status Validate() const;
 };

@@ -17,7 +17,7 @@ namespace sluice::relay {
 // SQLite store). The registry also carries the Salesforce client's counters.
 Result<RelayParts> MakeRealParts(const RelayOptions& options, Clock& clock = RealClock());
 
-// /metrics, /healthz and /readyz on options.http_host:http_port for `relay`.
+// /metrics, /healthz and /readyz on options.http.host:http_port for `relay`.
 // Thread-safety: Start and the destructor from one thread; `relay` must outlive it.
 class HttpSurface {
  public:
