@@ -5,6 +5,7 @@
 #include <future>
 #include <utility>
 
+#include "authorized_call.h"
 #include "json_util.h"
 
 namespace sluice::salesforce {
@@ -12,6 +13,7 @@ namespace {
 
 using http::HttpRequest;
 using http::HttpResponse;
+using internal::Call;
 
 bool ValidApiVersion(std::string_view v) {
   size_t dot = v.find('.');
@@ -38,17 +40,6 @@ std::string StringMember(const rapidjson::Value& obj, const char* name) {
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
-// One request in flight: what to send (again, after a 401) and what to do with the answer.
-// Thread-safety: owned by one request at a time (its steps run one after another).
-struct Call {
-  std::string method;
-  std::string path;  // after the instance URL, e.g. "/services/data/v62.0/limits"
-  std::string body;
-  int attempts = 0;
-  // Called once with the final answer, or with a token failure turned into an SfError.
-  std::function<void(Result<HttpResponse>, std::optional<SfError>, int attempts)> finish;
-};
-
 }  // namespace
 
 // Stateless apart from its immutable options: every call carries its own state in a Call.
@@ -59,10 +50,9 @@ class SalesforceClient::Impl {
        SalesforceStats* stats)
       : options_(std::move(options)),
         classifier_(options_.classifier),
-        transport_(transport),
-        tokens_(tokens),
         stats_(stats),
-        base_path_("/services/data/v" + options_.api_version) {}
+        base_path_("/services/data/v" + options_.api_version),
+        caller_(transport, tokens, stats, options_.request_timeout) {}
 
   void WriteCollection(Operation op, std::string_view sobject, std::string_view ext_field,
                        std::span<const RecordInput> records, WriteCallback done);
@@ -72,67 +62,19 @@ class SalesforceClient::Impl {
   const Classifier& classifier() const { return classifier_; }
 
  private:
-  void Execute(std::shared_ptr<Call> call);
+  void Execute(std::shared_ptr<Call> call) { caller_.Execute(std::move(call)); }
   void Count(std::optional<SfError>& request_error, std::vector<RecordResult>& records);
   std::optional<LimitInfo> NoteLimits(const HttpResponse& response);
-  SfError TokenError(const Status& status) const;
 
   // Parses one entry of a results array (collections) or a single-record answer.
   RecordResult ParseRecord(const rapidjson::Value& v, const ErrorContext& context) const;
 
   const SalesforceClientOptions options_;
   const Classifier classifier_;
-  http::HttpTransport& transport_;
-  TokenProvider& tokens_;
   SalesforceStats* stats_;
   const std::string base_path_;
+  internal::AuthorizedCaller caller_;
 };
-
-SfError SalesforceClient::Impl::TokenError(const Status& status) const {
-  SfError e;
-  e.message = status.ToString();
-  if (status.code() == StatusCode::kUnauthenticated) {
-    e.error_class = ErrorClass::kAuth;
-    e.code = "AUTH_FAILED";
-  } else {
-    e.error_class = ErrorClass::kRetryableOrg;
-    e.code = "TOKEN_UNAVAILABLE";
-  }
-  return e;
-}
-
-void SalesforceClient::Impl::Execute(std::shared_ptr<Call> call) {
-  tokens_.GetTokenAsync([this, call](Result<TokenPtr> token) {
-    if (!token.ok()) {
-      call->finish(UnavailableError("no token"), TokenError(token.status()), call->attempts);
-      return;
-    }
-    TokenPtr used = *token;
-    HttpRequest request;
-    request.method = call->method;
-    request.url = used->instance_url + call->path;
-    request.timeout = options_.request_timeout;
-    request.headers.Add("Authorization", "Bearer " + used->access_token);
-    request.headers.Add("Accept", "application/json");
-    if (!call->body.empty()) {
-      request.headers.Add("Content-Type", "application/json");
-      request.body = call->body;
-    }
-    ++call->attempts;
-    if (stats_ != nullptr) stats_->requests.fetch_add(1, std::memory_order_relaxed);
-    transport_.Send(std::move(request), [this, call, used](Result<HttpResponse> response) {
-      if (response.ok() && response->status == 401 && call->attempts == 1) {
-        // The token expired (or was revoked): drop it unless someone already has, then send
-        // the same request once more with whatever token is current.
-        if (stats_ != nullptr) stats_->auth_retries.fetch_add(1, std::memory_order_relaxed);
-        tokens_.Invalidate(*used);
-        Execute(call);
-        return;
-      }
-      call->finish(std::move(response), std::nullopt, call->attempts);
-    });
-  });
-}
 
 std::optional<LimitInfo> SalesforceClient::Impl::NoteLimits(const HttpResponse& response) {
   auto header = response.headers.Get("Sforce-Limit-Info");

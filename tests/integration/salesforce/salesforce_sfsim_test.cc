@@ -14,6 +14,7 @@
 
 #include "sluice/http/client.h"
 #include "sluice/salesforce/auth.h"
+#include "sluice/salesforce/bulk.h"
 #include "sluice/salesforce/client.h"
 #include "sluice/testing/sfsim_process.h"
 
@@ -321,6 +322,106 @@ TEST(SalesforceSfsimTest, NothingListeningIsOrgWide) {
   ASSERT_TRUE(r.request_error.has_value());
   EXPECT_EQ(r.request_error->error_class, EC::kRetryableOrg);
   EXPECT_EQ(r.request_error->code, "TOKEN_UNAVAILABLE");
+}
+
+// A Bulk API 2.0 job through the real client against sfsim: hostile values stay one cell of one
+// row, results map back by event id, failed rows say why, and bad calls are refused.
+TEST(BulkSfsimTest, AJobCarriesHostileValuesAndMapsResultsBackByEventId) {
+  auto sim = StartSim();
+  ASSERT_NE(sim, nullptr);
+  Stack stack(*sim);
+  auto bulk = BulkClient::Create({}, *stack.http, *stack.tokens, &stack.stats);
+  ASSERT_TRUE(bulk.ok()) << bulk.status();
+  const std::vector<std::string> hostile = {
+      "=HYPERLINK(\"http://x\")", "a,b\nc", "\"quoted\"", "+1-2", "line\r\nbreak", "@SUM(A1)"};
+  std::vector<std::string> fields, ids;
+  for (int i = 0; i < 300; ++i) {
+    ids.push_back("bulk-e" + std::to_string(i));
+    std::string last = i % 50 == 3 ? "" : "Customer " + std::to_string(i);
+    if (i >= 10 && i < 10 + static_cast<int>(hostile.size())) {
+      last = hostile[static_cast<size_t>(i - 10)];
+    }
+    std::string json = R"({"FirstName":"F")";
+    if (!last.empty()) {
+      std::string escaped;
+      for (char c : last) {
+        if (c == '"' || c == '\\') escaped += '\\';
+        if (c == '\n') {
+          escaped += "\\n";
+          continue;
+        }
+        if (c == '\r') {
+          escaped += "\\r";
+          continue;
+        }
+        escaped += c;
+      }
+      json += R"(,"LastName":")" + escaped + "\"";
+    }
+    fields.push_back(json + "}");
+  }
+  std::vector<BulkRecord> records;
+  for (size_t i = 0; i < fields.size(); ++i) records.push_back({fields[i], ids[i]});
+  const BulkCsv csv = EncodeBulkCsv(records, "Sluice_Event_Id__c");
+  ASSERT_TRUE(csv.rejected.empty());
+
+  BulkAnswer created = (*bulk)->CreateJobSync({"Contact", "insert", ""});
+  ASSERT_FALSE(created.error) << created.error->message;
+  EXPECT_EQ(created.job.state, "Open");
+  const std::string job = created.job.id;
+  BulkAnswer uploaded = (*bulk)->UploadSync(job, csv.text);
+  ASSERT_FALSE(uploaded.error) << uploaded.error->message;
+  BulkAnswer closed = (*bulk)->CloseSync(job);
+  ASSERT_FALSE(closed.error) << closed.error->message;
+  EXPECT_EQ(closed.job.state, "UploadComplete");
+  BulkAnswer info;
+  for (int i = 0; i < 600; ++i) {
+    info = (*bulk)->GetJobSync(job);
+    ASSERT_FALSE(info.error) << info.error->message;
+    if (info.job.terminal()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(info.job.state, "JobComplete") << info.job.error_message;
+  EXPECT_EQ(info.job.records_processed, 300);
+  EXPECT_EQ(info.job.records_failed, 6);
+
+  BulkAnswer ok = (*bulk)->GetResultsSync(job, BulkClient::Results::kSuccessful);
+  ASSERT_FALSE(ok.error) << ok.error->message;
+  ASSERT_EQ(ok.rows.size(), 294u) << "no value split into extra rows";
+  std::map<std::string, const BulkResultRow*> by_event;
+  for (const auto& row : ok.rows) by_event[row.fields.at("Sluice_Event_Id__c")] = &row;
+  for (size_t i = 0; i < hostile.size(); ++i) {
+    const std::string& id = ids[i + 10];
+    ASSERT_EQ(by_event.count(id), 1u) << id;
+    EXPECT_EQ(by_event[id]->fields.at("LastName"), hostile[i]) << "one cell, as it was sent";
+    EXPECT_EQ(by_event[id]->id.size(), 18u);
+    EXPECT_TRUE(by_event[id]->created);
+  }
+  BulkAnswer failed = (*bulk)->GetResultsSync(job, BulkClient::Results::kFailed);
+  ASSERT_FALSE(failed.error) << failed.error->message;
+  ASSERT_EQ(failed.rows.size(), 6u);
+  for (const auto& row : failed.rows) {
+    EXPECT_EQ(row.error.rfind("REQUIRED_FIELD_MISSING", 0), 0u) << row.error;
+    EXPECT_EQ(std::stoi(row.fields.at("Sluice_Event_Id__c").substr(6)) % 50, 3);
+  }
+  BulkAnswer unprocessed = (*bulk)->GetResultsSync(job, BulkClient::Results::kUnprocessed);
+  ASSERT_FALSE(unprocessed.error);
+  EXPECT_TRUE(unprocessed.rows.empty());
+
+  // Refused before sending, and answered errors.
+  BulkAnswer bad_id = (*bulk)->GetJobSync("../../limits");
+  ASSERT_TRUE(bad_id.error);
+  EXPECT_EQ(bad_id.error->code, "INVALID_REQUEST");
+  EXPECT_EQ(bad_id.http_status, 0);
+  BulkAnswer unknown = (*bulk)->GetJobSync("750000000000000AAA");
+  ASSERT_TRUE(unknown.error);
+  EXPECT_EQ(unknown.http_status, 404);
+  BulkAnswer late = (*bulk)->UploadSync(job, csv.text);
+  ASSERT_TRUE(late.error) << "an upload to a job that is no longer Open";
+  EXPECT_GE(late.http_status, 400);
+  BulkAnswer bad_job = (*bulk)->CreateJobSync({"Contact", "merge", ""});
+  ASSERT_TRUE(bad_job.error);
+  EXPECT_EQ(bad_job.error->code, "INVALID_REQUEST");
 }
 
 }  // namespace
