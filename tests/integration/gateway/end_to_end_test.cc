@@ -145,6 +145,33 @@ TEST(GatewayEndToEndTest, FloodViaTheGatewayVerifiesFromTheLedger) {
   EXPECT_EQ(v["missing"].GetInt64(), 0);
   EXPECT_EQ(v["duplicates"].GetInt64(), 0);
   EXPECT_EQ(v["acked"].GetInt64(), 20000);
+  // The gateway's figures are in the report, not only on stderr: every event answered 202 once,
+  // and with max_unacked_events 300 against 8 connections of 100, some requests got 429s and
+  // were retried.
+  ASSERT_TRUE(d.HasMember("gateway") && d["gateway"].IsObject()) << json.str().substr(0, 3000);
+  const auto& g = d["gateway"];
+  EXPECT_EQ(g["url"].GetString(), "http://127.0.0.1:" + std::to_string((*gw)->port()));
+  EXPECT_EQ(g["events_accepted"].GetInt64(), 20000);
+  EXPECT_EQ(g["accepted_202"].GetInt64(), 200);  // 20,000 events in requests of 100
+  EXPECT_EQ(g["requests"].GetInt64(), g["accepted_202"].GetInt64() + g["throttled_429"].GetInt64() +
+                                          g["unavailable_503"].GetInt64() +
+                                          g["no_answer"].GetInt64());
+  EXPECT_EQ(g["retries"].GetInt64(), g["requests"].GetInt64() - g["accepted_202"].GetInt64());
+  EXPECT_STREQ(g["time_to_202_from"].GetString(), "handed_over");  // an unpaced burst
+  EXPECT_EQ(g["time_to_202"]["count"].GetInt64(), 200);
+  EXPECT_GT(g["time_to_202"]["max_ms"].GetDouble(), 0.0);
+  EXPECT_LE(g["time_to_202"]["p50_ms"].GetDouble(), g["time_to_202"]["p99_ms"].GetDouble());
+  // The CSV holds the counts per sample; the last sample's are the totals so far.
+  std::ifstream csv(report + ".csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_NE(header.find(",gateway_requests,gateway_202,gateway_429,gateway_503"), std::string::npos)
+      << header;
+  // The HTML page names them too.
+  std::ifstream html_in(report + ".html");
+  std::stringstream html;
+  html << html_in.rdbuf();
+  EXPECT_NE(html.str().find("through sluice-gateway"), std::string::npos);
 }
 
 }  // namespace
