@@ -197,17 +197,18 @@ class Gateway::Impl {
     // certificate), else a verified client certificate named in the token file, else anonymous
     // when allowed.
     const TokenEntry* token = nullptr;
+    const http::ClientCertificate* cert = req.client_certificate.get();
+    if (cert == nullptr && options_.tls_client_certs == "required") {
+      // Also without a token file (allow_anonymous): required means every request.
+      http::ServerResponse r = ProblemResponse(
+          MakeProblem(401, "unauthorized", "Unauthorized",
+                      "a client certificate is required (http.tls_client_certs: required)"));
+      rejected_->WithLabels({"unauthorized"}).Increment();
+      request_seconds_->Record(ElapsedMicros(t0));
+      return Answer(reply, std::move(r));
+    }
     if (deps_.tokens != nullptr) {
       auto authz = req.headers.Get("Authorization");
-      const http::ClientCertificate* cert = req.client_certificate.get();
-      if (cert == nullptr && options_.tls_client_certs == "required") {
-        http::ServerResponse r = ProblemResponse(
-            MakeProblem(401, "unauthorized", "Unauthorized",
-                        "a client certificate is required (http.tls_client_certs: required)"));
-        rejected_->WithLabels({"unauthorized"}).Increment();
-        request_seconds_->Record(ElapsedMicros(t0));
-        return Answer(reply, std::move(r));
-      }
       if (authz) {
         std::optional<std::string_view> bearer = TokenStore::BearerToken(*authz);
         if (bearer) token = deps_.tokens->Find(*bearer);
