@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
     auto tokens = sluice::gateway::TokenStore::LoadFile(options->tokens_file);
     if (!tokens.ok()) return verdict(tokens.status().message());
   }
+  if (auto tls = sluice::gateway::CheckTlsFiles(*options); !tls.ok()) {
+    return verdict(tls.message());
+  }
   if (check_only) return verdict("");
   if (!log_level.empty()) options->logging.level = log_level;
   if (!sluice::SetupLogging("sluice-gateway", options->logging)) {

@@ -373,7 +373,9 @@ Result<Command> Build(const std::string& mode, Flags& f) {
         via.token.pop_back();
       }
     }
-    r.make_producer = MakeViaGatewayProducerFactory(via, std::make_shared<ViaGatewayStats>());
+    r.via_stats = std::make_shared<ViaGatewayStats>();
+    r.via_url = via.url;
+    r.make_producer = MakeViaGatewayProducerFactory(via, r.via_stats);
     r.schedule_text += " via " + via.url;
   }
   c.progress = cli::ParseProgressMode(f.progress);

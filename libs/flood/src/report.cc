@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "report_gateway.h"
 #include "report_text.h"
 
 namespace sluice::flood {
@@ -369,34 +370,7 @@ std::string ReportToJson(const Report& r) {
   w.EndObject();
 
   w.Key("latency");
-  w.StartObject();
-  const LatencyFigures& l = r.latency;
-  w.Key("unit");
-  w.String("ms");
-  w.Key("count");
-  w.Int64(l.count);
-  w.Key("p50_ms");
-  Num(w, l.p50_ms);
-  w.Key("p90_ms");
-  Num(w, l.p90_ms);
-  w.Key("p99_ms");
-  Num(w, l.p99_ms);
-  w.Key("p999_ms");
-  Num(w, l.p999_ms);
-  w.Key("max_ms");
-  Num(w, l.max_ms);
-  w.Key("mean_ms");
-  Num(w, l.mean_ms);
-  w.Key("buckets");
-  w.StartArray();
-  for (const auto& [le, n] : l.buckets) {
-    w.StartArray();
-    Num(w, le);
-    w.Int64(n);
-    w.EndArray();
-  }
-  w.EndArray();
-  w.EndObject();
+  internal::WriteLatencyJson(w, r.latency);
 
   w.Key("verification");
   if (r.verification) {
@@ -523,6 +497,8 @@ std::string ReportToJson(const Report& r) {
   } else {
     w.Null();
   }
+  w.Key("gateway");
+  internal::WriteGatewayJson(w, r.gateway);
   w.Key("sfsim_latency");
   if (r.sfsim_latency) {
     const SfsimLatencyModel& m = *r.sfsim_latency;
@@ -547,10 +523,15 @@ std::string ReportToJson(const Report& r) {
 
 std::string ReportToCsv(const Report& r) {
   size_t partitions = 0;
-  for (const Sample& s : r.samples) partitions = std::max(partitions, s.lag.size());
+  bool gateway = false;  // --via: the gateway's answers so far, per sample
+  for (const Sample& s : r.samples) {
+    partitions = std::max(partitions, s.lag.size());
+    gateway = gateway || s.gateway_requests.has_value();
+  }
   std::string out =
       "t_s,produced,acked,delivered,backlog,api_calls,errors,dlq_records,generator_behind_s,"
       "produced_per_s,delivered_per_s";
+  if (gateway) out += ",gateway_requests,gateway_202,gateway_429,gateway_503";
   for (size_t p = 0; p < partitions; ++p) out += fmt::format(",lag_p{}", p);
   out += "\n";
   const auto opt = [](const std::optional<int64_t>& v) {
@@ -570,6 +551,10 @@ std::string ReportToCsv(const Report& r) {
     out += fmt::format("{:.3f},{},{},{},{},{},{},{},{:.6f},{},{}", s.t_s, s.produced, s.acked,
                        opt(s.delivered), opt(s.backlog), opt(s.api_calls), opt(s.errors),
                        opt(s.dlq_records), s.generator_behind_s, produced_rate, delivered_rate);
+    if (gateway) {
+      out += fmt::format(",{},{},{},{}", opt(s.gateway_requests), opt(s.gateway_202),
+                         opt(s.gateway_429), opt(s.gateway_503));
+    }
     for (size_t p = 0; p < partitions; ++p) {
       out += ",";
       if (p < s.lag.size()) out += std::to_string(s.lag[p]);
@@ -599,6 +584,16 @@ std::string ReportSummary(const Report& r) {
         "latency       p50 {:.1f} ms, p90 {:.1f} ms, p99 {:.1f} ms, p99.9 {:.1f} ms, max {:.1f} "
         "ms\n",
         r.latency.p50_ms, r.latency.p90_ms, r.latency.p99_ms, r.latency.p999_ms, r.latency.max_ms);
+  }
+  if (r.gateway) {
+    const GatewayFigures& gw = *r.gateway;
+    out += fmt::format(
+        "gateway       {} requests: 202 {}, 429 {}, 503 {}, no answer {}, retries {}; time to 202 "
+        "(from {}) p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms\n",
+        gw.requests, internal::StatusCount(gw, 202), internal::StatusCount(gw, 429),
+        internal::StatusCount(gw, 503), internal::StatusCount(gw, 0), gw.retries,
+        gw.time_to_202_from == "intended" ? "intended send" : "hand-over", gw.time_to_202.p50_ms,
+        gw.time_to_202.p99_ms, gw.time_to_202.max_ms);
   }
   if (r.verification) {
     const Verification& v = *r.verification;

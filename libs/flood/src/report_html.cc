@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "html_template.h"
+#include "report_gateway.h"
 #include "report_text.h"
 #include "sluice/flood/report.h"
 #include "sluice/flood/svg_chart.h"
@@ -227,6 +228,21 @@ std::string ReportToHtml(const Report& r) {
             "p50 {:.1f} ms · p90 {:.1f} ms · p99 {:.1f} ms · p99.9 {:.1f} ms · max {:.1f} ms",
             r.latency.p50_ms, r.latency.p90_ms, r.latency.p99_ms, r.latency.p999_ms,
             r.latency.max_ms));
+  }
+  if (r.gateway) {
+    const GatewayFigures& gw = *r.gateway;
+    row("through sluice-gateway",
+        fmt::format("{} · {} requests: 202 {} · 429 {} · 503 {} · no answer {} · retries {} · {} "
+                    "events accepted",
+                    gw.url, gw.requests, internal::StatusCount(gw, 202),
+                    internal::StatusCount(gw, 429), internal::StatusCount(gw, 503),
+                    internal::StatusCount(gw, 0), gw.retries, gw.events_accepted));
+    row(gw.time_to_202_from == "intended" ? "time to 202 (intended send → 202)"
+                                          : "time to 202 (request complete → 202)",
+        fmt::format(
+            "p50 {:.1f} ms · p90 {:.1f} ms · p99 {:.1f} ms · p99.9 {:.1f} ms · max {:.1f} ms",
+            gw.time_to_202.p50_ms, gw.time_to_202.p90_ms, gw.time_to_202.p99_ms,
+            gw.time_to_202.p999_ms, gw.time_to_202.max_ms));
   }
   if (r.verification) {
     const Verification& v = *r.verification;

@@ -160,6 +160,18 @@ Sample FloodRun::TakeSample() {
                       s.generator_behind_s = static_cast<double>(counters_.behind_ns.load()) / 1e9;
                       s.acked = counters_.acked.load(std::memory_order_relaxed);
                       s.produced = counters_.produced.load(std::memory_order_relaxed);
+                      if (o_.via_stats) {
+                        const ViaGatewayStats& v = *o_.via_stats;
+                        std::lock_guard lock(v.mu);
+                        const auto count = [&v](int status) {
+                          auto it = v.statuses.find(status);
+                          return static_cast<int64_t>(it == v.statuses.end() ? 0 : it->second);
+                        };
+                        s.gateway_requests = static_cast<int64_t>(v.requests);
+                        s.gateway_202 = count(202);
+                        s.gateway_429 = count(429);
+                        s.gateway_503 = count(503);
+                      }
                     });
 }
 

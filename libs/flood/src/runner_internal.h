@@ -227,6 +227,8 @@ class FloodRun {
   void Verify(Report* report);
   void ReadDlq(Verifier* verifier, Report* report);
   void Finish(const Schedule& schedule, Report* report);
+  // The report's gateway section, from o_.via_stats (set).
+  GatewayFigures GatewayFiguresOf(const Schedule& schedule) const;
   void SetPhase(const std::string& phase) {
     std::lock_guard lock(mu_);
     phase_ = phase;

@@ -107,6 +107,37 @@ void FloodRun::Verify(Report* report) {
   if (ledger_ok) report->verification = std::move(v);
 }
 
+GatewayFigures FloodRun::GatewayFiguresOf(const Schedule& schedule) const {
+  const ViaGatewayStats& v = *o_.via_stats;
+  GatewayFigures g;
+  g.url = RedactUrlCredentials(o_.via_url);
+  // A paced run has intended send times; counting from them leaves no coordinated omission. An
+  // unpaced one sends as fast as it can, so its requests start when they are complete.
+  const bool paced = schedule.duration() > Clock::Duration{0};
+  g.time_to_202_from = paced ? "intended" : "handed_over";
+  std::vector<GatewayAnswerTimes> times;
+  std::lock_guard lock(v.mu);
+  g.requests = static_cast<int64_t>(v.requests);
+  g.retries = static_cast<int64_t>(v.retries);
+  g.events_accepted = static_cast<int64_t>(v.events_accepted);
+  for (const auto& [status, n] : v.statuses) g.statuses[status] = static_cast<int64_t>(n);
+  times.reserve(v.answers_202.size());
+  const auto ns = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  };
+  const int64_t start_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(start_.time_since_epoch()).count();
+  for (const ViaGatewayAnswer& a : v.answers_202) {
+    int64_t from = ns(a.handed_over);
+    if (paced && static_cast<int64_t>(a.last_tag) < log_->size()) {
+      from = start_ns + log_->at(static_cast<int64_t>(a.last_tag)).intended_ns;
+    }
+    times.push_back(GatewayAnswerTimes{from, ns(a.answered)});
+  }
+  g.time_to_202 = GatewayTimeTo202(times);
+  return g;
+}
+
 void FloodRun::Finish(const Schedule& schedule, Report* r) {
   r->inputs.mode = o_.mode;
   r->inputs.topic = o_.topic;
@@ -155,6 +186,8 @@ void FloodRun::Finish(const Schedule& schedule, Report* r) {
   // A paced schedule the generator could not keep: the run measured the generator.
   const double planned = Seconds(schedule.duration());
   g.bottleneck = planned > 0 && g.max_behind_s > std::max(1.0, 0.1 * planned);
+
+  if (o_.via_stats) r->gateway = GatewayFiguresOf(schedule);
 
   std::lock_guard lock(mu_);
   r->samples = samples_;

@@ -26,11 +26,18 @@ Status ReadEntries(const config::Config& c, std::vector<TokenEntry>* entries) {
     const std::string at = "/tokens/" + std::to_string(i);
     TokenEntry e;
     ASSIGN_OR_RETURN(e.name, c.GetString(at + "/name"));
-    ASSIGN_OR_RETURN(std::string hex, c.GetString(at + "/sha256"));
-    if (hex.size() != 64) {
+    const std::string hex = c.GetString(at + "/sha256", "");
+    e.client_cert_cn = c.GetString(at + "/client_cert_cn", "");
+    e.client_cert_san = c.GetString(at + "/client_cert_san", "");
+    if (hex.empty() && e.client_cert_cn.empty() && e.client_cert_san.empty()) {
+      return InvalidArgumentError(c.name() + ": " + at +
+                                  ": an entry needs sha256 (a bearer token), client_cert_cn or "
+                                  "client_cert_san (a client certificate)");
+    }
+    if (!hex.empty() && hex.size() != 64) {
       return InvalidArgumentError(c.name() + ": " + at + "/sha256: expected 64 hex digits");
     }
-    for (size_t k = 0; k < 64; k += 2) {
+    for (size_t k = 0; k < hex.size(); k += 2) {
       const int hi = HexValue(hex[k]), lo = HexValue(hex[k + 1]);
       if (hi < 0 || lo < 0) {
         return InvalidArgumentError(c.name() + ": " + at + "/sha256: expected 64 hex digits");
@@ -55,7 +62,17 @@ Status ReadEntries(const config::Config& c, std::vector<TokenEntry>* entries) {
                                   "' names two tokens");
     }
     for (const TokenEntry& other : *entries) {
-      if (other.sha256 == e.sha256) {
+      // One certificate identity names one entry, so which scopes apply is never a question of
+      // file order.
+      if (!e.client_cert_cn.empty() && other.client_cert_cn == e.client_cert_cn) {
+        return InvalidArgumentError(c.name() + ": " + at + "/client_cert_cn: entries '" +
+                                    other.name + "' and '" + e.name + "' name the same CN");
+      }
+      if (!e.client_cert_san.empty() && other.client_cert_san == e.client_cert_san) {
+        return InvalidArgumentError(c.name() + ": " + at + "/client_cert_san: entries '" +
+                                    other.name + "' and '" + e.name + "' name the same SAN");
+      }
+      if (!e.sha256.empty() && other.sha256 == e.sha256) {
         return InvalidArgumentError(c.name() + ": " + at + "/sha256: tokens '" + other.name +
                                     "' and '" + e.name + "' have the same hash");
       }
@@ -117,11 +134,28 @@ const TokenEntry* TokenStore::Find(std::string_view token) const {
   const std::string digest = Sha256(token);
   const TokenEntry* found = nullptr;
   for (const TokenEntry& e : entries_) {
-    // No early exit: every entry costs the same.
-    const bool equal = CRYPTO_memcmp(digest.data(), e.sha256.data(), digest.size()) == 0;
+    // No early exit: every entry costs the same. Certificate-only entries have no hash: they are
+    // compared against 32 zero bytes like any other, and never match.
+    static const std::string kNoHash(32, '\0');
+    const std::string& hash = e.sha256.empty() ? kNoHash : e.sha256;
+    const bool equal =
+        CRYPTO_memcmp(digest.data(), hash.data(), digest.size()) == 0 && !e.sha256.empty();
     if (equal && found == nullptr) found = &e;
   }
   return found;
+}
+
+const TokenEntry* TokenStore::FindByCertificate(std::string_view common_name,
+                                                const std::vector<std::string>& alt_names) const {
+  for (const TokenEntry& e : entries_) {
+    if (!e.client_cert_cn.empty() && e.client_cert_cn == common_name) return &e;
+    if (!e.client_cert_san.empty()) {
+      for (const std::string& san : alt_names) {
+        if (san == e.client_cert_san) return &e;
+      }
+    }
+  }
+  return nullptr;
 }
 
 std::optional<std::string_view> TokenStore::BearerToken(std::string_view authorization) {

@@ -193,18 +193,45 @@ class Gateway::Impl {
       p.retry_after_seconds = CeilSeconds(options_.retry_after);
       return Refuse(reply, t0, "draining", p, 0, /*close=*/true);
     }
-    // Auth.
+    // Auth: a bearer token when one is sent (a wrong one is refused even beside a valid client
+    // certificate), else a verified client certificate named in the token file, else anonymous
+    // when allowed.
     const TokenEntry* token = nullptr;
+    const http::ClientCertificate* cert = req.client_certificate.get();
+    if (cert == nullptr && options_.tls_client_certs == "required") {
+      // Also without a token file (allow_anonymous): required means every request.
+      http::ServerResponse r = ProblemResponse(
+          MakeProblem(401, "unauthorized", "Unauthorized",
+                      "a client certificate is required (http.tls_client_certs: required)"));
+      rejected_->WithLabels({"unauthorized"}).Increment();
+      request_seconds_->Record(ElapsedMicros(t0));
+      return Answer(reply, std::move(r));
+    }
     if (deps_.tokens != nullptr) {
       auto authz = req.headers.Get("Authorization");
-      std::optional<std::string_view> bearer;
-      if (authz) bearer = TokenStore::BearerToken(*authz);
-      if (bearer) token = deps_.tokens->Find(*bearer);
+      if (authz) {
+        std::optional<std::string_view> bearer = TokenStore::BearerToken(*authz);
+        if (bearer) token = deps_.tokens->Find(*bearer);
+      } else if (cert != nullptr) {
+        std::vector<std::string> alt_names = cert->dns_names;
+        alt_names.insert(alt_names.end(), cert->uris.begin(), cert->uris.end());
+        token = deps_.tokens->FindByCertificate(cert->common_name, alt_names);
+        if (token == nullptr && !options_.allow_anonymous) {
+          // Authenticated by the TLS layer, but not authorized to write anything.
+          return Refuse(reply, t0, "forbidden",
+                        MakeProblem(403, "forbidden", "Forbidden",
+                                    "the client certificate (subject " + cert->subject +
+                                        ") is not named by any entry of the token file"),
+                        0);
+        }
+      }
       if (token == nullptr && !(options_.allow_anonymous && !authz)) {
-        http::ServerResponse r =
-            ProblemResponse(MakeProblem(401, "unauthorized", "Unauthorized",
-                                        authz ? "the bearer token is not valid"
-                                              : "an Authorization: Bearer token is required"));
+        http::ServerResponse r = ProblemResponse(MakeProblem(
+            401, "unauthorized", "Unauthorized",
+            authz ? "the bearer token is not valid"
+                  : (options_.tls_client_certs != "off"
+                         ? "an Authorization: Bearer token or a client certificate is required"
+                         : "an Authorization: Bearer token is required")));
         r.headers.Set("WWW-Authenticate", "Bearer realm=\"sluice-gateway\"");
         rejected_->WithLabels({"unauthorized"}).Increment();
         request_seconds_->Record(ElapsedMicros(t0));
@@ -240,14 +267,15 @@ class Gateway::Impl {
       s.event_id = body.events[i].event_id;
       if (token != nullptr && !token->Allows(body.events[i].sobject, s.topic)) {
         forbidden.push_back({i, "/sobject", "forbidden",
-                             "this token may not write sObject " + body.events[i].sobject +
-                                 " (topic " + s.topic + ")"});
+                             "'" + token->name + "' may not write sObject " +
+                                 body.events[i].sobject + " (topic " + s.topic + ")"});
       }
     }
     if (!forbidden.empty()) {
-      Problem p = MakeProblem(403, "forbidden", "Forbidden",
-                              "the token may not write every event of this request; nothing of "
-                              "it was produced");
+      Problem p = MakeProblem(
+          403, "forbidden", "Forbidden",
+          "the token or certificate may not write every event of this request; nothing of "
+          "it was produced");
       p.error_count = forbidden.size();
       p.errors = std::move(forbidden);
       return Refuse(reply, t0, "forbidden", p, n);

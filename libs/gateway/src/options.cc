@@ -16,6 +16,26 @@ Status GatewayOptions::Validate() const {
   if (tls_cert_file.empty() != tls_key_file.empty()) {
     return InvalidArgumentError("http.tls_cert_file and http.tls_key_file go together");
   }
+  if (tls_client_certs != "off" && tls_client_certs != "optional" &&
+      tls_client_certs != "required") {
+    return InvalidArgumentError("http.tls_client_certs must be off, optional or required, got '" +
+                                tls_client_certs + "'");
+  }
+  if (tls_client_certs != "off") {
+    if (tls_cert_file.empty()) {
+      return InvalidArgumentError("http.tls_client_certs: " + tls_client_certs +
+                                  " needs TLS (http.tls_cert_file and http.tls_key_file)");
+    }
+    if (tls_client_ca_file.empty()) {
+      return InvalidArgumentError("http.tls_client_certs: " + tls_client_certs +
+                                  " needs http.tls_client_ca_file (the CAs client certificates "
+                                  "must chain to)");
+    }
+  } else if (!tls_client_ca_file.empty()) {
+    return InvalidArgumentError(
+        "http.tls_client_ca_file is set but http.tls_client_certs is off: set it to optional or "
+        "required, or remove the CA file");
+  }
   if (default_topic.empty()) return InvalidArgumentError("routing.default_topic must not be empty");
   if (io_threads < 1 || io_threads > 64) {
     return InvalidArgumentError("http.io_threads must be within 1..64");
@@ -48,6 +68,8 @@ Result<GatewayOptions> GatewayOptionsFromConfig(const config::Config& c) {
   o.io_threads = static_cast<int>(c.GetInt("/http/io_threads", o.io_threads));
   o.tls_cert_file = c.GetString("/http/tls_cert_file", "");
   o.tls_key_file = c.GetString("/http/tls_key_file", "");
+  o.tls_client_certs = c.GetString("/http/tls_client_certs", o.tls_client_certs);
+  o.tls_client_ca_file = c.GetString("/http/tls_client_ca_file", "");
 
   ASSIGN_OR_RETURN(o.bootstrap, c.GetString("/kafka/bootstrap"));
   o.kafka_properties = c.GetStringMap("/kafka/properties");

@@ -68,7 +68,7 @@ struct Shared {
   std::atomic<bool> stopping{false};
 
   std::atomic<uint64_t> accepted{0}, rejected{0}, open{0}, requests{0}, bad{0}, timeouts{0},
-      resets{0};
+      resets{0}, handshake_failures{0};
   std::atomic<uint64_t> next_id{1};
 
   std::mutex mu;  // guards the two registries
@@ -112,8 +112,15 @@ class Session final : public SessionBase {
       Lowest().expires_after(shared_->options.read_timeout);
       stream_.async_handshake(ssl::stream_base::server, [self = Self()](beast::error_code ec) {
         if (ec) {
-          if (ec == beast::error::timeout) self->shared_->timeouts++;
+          if (ec == beast::error::timeout) {
+            self->shared_->timeouts++;
+          } else {
+            self->shared_->handshake_failures++;
+          }
           return self->CloseHard();
+        }
+        if (self->shared_->options.tls_client_certs != ClientCertMode::kOff) {
+          self->client_cert_ = internal::VerifiedClientCertificate(self->stream_.native_handle());
         }
         self->WaitForRequest();
       });
@@ -288,6 +295,7 @@ class Session final : public SessionBase {
     req.remote = remote_;
     req.version = static_cast<int>(msg.version());
     req.connection_id = id_;
+    req.client_certificate = client_cert_;
     shared_->requests++;
     try {
       shared_->handler(std::move(req), Responder(shared_from_this()));
@@ -363,6 +371,7 @@ class Session final : public SessionBase {
   std::vector<char> drain_;
   size_t drained_ = 0;
   size_t scan_pos_ = 0;
+  std::shared_ptr<const ClientCertificate> client_cert_;  // verified in the handshake, or null
 };
 
 }  // namespace
@@ -432,6 +441,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return InvalidArgumentError("http server: TLS needs both a certificate and a key file");
   }
+  if (options.tls_cert_file.empty() && options.tls_client_certs != ClientCertMode::kOff) {
+    return InvalidArgumentError("http server: client certificates need TLS");
+  }
   auto impl = std::make_unique<Impl>();
   impl->shared = std::make_shared<Shared>();
   impl->shared->options = options;
@@ -443,8 +455,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
       impl->tls_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                                  ssl::context::no_tlsv1_1);
-      impl->tls_ctx->use_certificate_chain_file(options.tls_cert_file);
-      impl->tls_ctx->use_private_key_file(options.tls_key_file, ssl::context::pem);
+      Status st = internal::ConfigureServerTls(*impl->tls_ctx, options);
+      if (!st.ok()) return st.WithContext("http server");
     }
     boost::system::error_code ec;
     auto address = net::ip::make_address(options.host, ec);
@@ -578,6 +590,7 @@ ServerStats Server::stats() const {
   out.bad_requests = s.bad;
   out.timeouts = s.timeouts;
   out.resets = s.resets;
+  out.tls_handshake_failures = s.handshake_failures;
   return out;
 }
 

@@ -145,6 +145,91 @@ TEST(GatewayEndToEndTest, FloodViaTheGatewayVerifiesFromTheLedger) {
   EXPECT_EQ(v["missing"].GetInt64(), 0);
   EXPECT_EQ(v["duplicates"].GetInt64(), 0);
   EXPECT_EQ(v["acked"].GetInt64(), 20000);
+  // The gateway's figures are in the report, not only on stderr: every event answered 202 once,
+  // and with max_unacked_events 300 against 8 connections of 100, some requests got 429s and
+  // were retried.
+  ASSERT_TRUE(d.HasMember("gateway") && d["gateway"].IsObject()) << json.str().substr(0, 3000);
+  const auto& g = d["gateway"];
+  EXPECT_EQ(g["url"].GetString(), "http://127.0.0.1:" + std::to_string((*gw)->port()));
+  EXPECT_EQ(g["events_accepted"].GetInt64(), 20000);
+  EXPECT_EQ(g["accepted_202"].GetInt64(), 200);  // 20,000 events in requests of 100
+  EXPECT_EQ(g["requests"].GetInt64(), g["accepted_202"].GetInt64() + g["throttled_429"].GetInt64() +
+                                          g["unavailable_503"].GetInt64() +
+                                          g["no_answer"].GetInt64());
+  EXPECT_EQ(g["retries"].GetInt64(), g["requests"].GetInt64() - g["accepted_202"].GetInt64());
+  EXPECT_STREQ(g["time_to_202_from"].GetString(), "handed_over");  // an unpaced burst
+  EXPECT_EQ(g["time_to_202"]["count"].GetInt64(), 200);
+  EXPECT_GT(g["time_to_202"]["max_ms"].GetDouble(), 0.0);
+  EXPECT_LE(g["time_to_202"]["p50_ms"].GetDouble(), g["time_to_202"]["p99_ms"].GetDouble());
+  // The CSV holds the counts per sample; the last sample's are the totals so far.
+  std::ifstream csv(report + ".csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_NE(header.find(",gateway_requests,gateway_202,gateway_429,gateway_503"), std::string::npos)
+      << header;
+  // The HTML page names them too.
+  std::ifstream html_in(report + ".html");
+  std::stringstream html;
+  html << html_in.rdbuf();
+  EXPECT_NE(html.str().find("through sluice-gateway"), std::string::npos);
+}
+
+// A paced --via run (rate): each request's time to 202 counts from the intended send time of its
+// last event, so the report says "intended", and the times are those of this run (not an epoch
+// apart, which a mix of clocks would give).
+TEST(GatewayEndToEndTest, APacedFloodViaTheGatewayTimesFromTheIntendedSendTimes) {
+  auto broker = KafkaBroker::Shared();
+  ASSERT_TRUE(broker.ok());
+  auto topic = (*broker)->CreateTopic(4, "gw-paced");
+  ASSERT_TRUE(topic.ok());
+  GatewayProcessOptions go;
+  go.bootstrap = (*broker)->bootstrap();
+  go.topics = {{"Contact", *topic}};
+  auto gw = GatewayProcess::Start(go);
+  ASSERT_TRUE(gw.ok()) << gw.status().ToString();
+  const std::string token_file = (*gw)->dir() + "/flood-token";
+  std::ofstream(token_file) << kGatewayToken << "\n";
+  const std::string report = (*gw)->dir() + "/paced";
+  auto r = RunCommand({BinPath("sluice-flood"),
+                       "--bootstrap",
+                       (*broker)->bootstrap(),
+                       "rate",
+                       "--rate",
+                       "2000",
+                       "--duration",
+                       "2s",
+                       "--topic",
+                       *topic,
+                       "--via",
+                       "http://127.0.0.1:" + std::to_string((*gw)->port()),
+                       "--via-batch",
+                       "50",
+                       "--via-token-file",
+                       token_file,
+                       "--no-drain",
+                       "--report",
+                       report,
+                       "--progress",
+                       "none"},
+                      std::chrono::minutes(3));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::ifstream in(report + ".json");
+  std::stringstream json;
+  json << in.rdbuf();
+  rapidjson::Document d;
+  d.Parse(json.str().c_str());
+  ASSERT_FALSE(d.HasParseError()) << r->out;
+  ASSERT_TRUE(d.HasMember("gateway") && d["gateway"].IsObject()) << json.str().substr(0, 3000);
+  const auto& g = d["gateway"];
+  EXPECT_STREQ(g["time_to_202_from"].GetString(), "intended");
+  EXPECT_EQ(g["events_accepted"].GetInt64(), 4000);
+  EXPECT_EQ(g["accepted_202"].GetInt64(), 80);  // 4,000 events in requests of 50
+  const auto& t = g["time_to_202"];
+  EXPECT_EQ(t["count"].GetInt64(), 80);
+  EXPECT_GE(t["p50_ms"].GetDouble(), 0.0);
+  EXPECT_LE(t["p50_ms"].GetDouble(), t["max_ms"].GetDouble());
+  // Bounded by the run itself (a 2 s schedule and its answers), not by some clock's epoch.
+  EXPECT_LT(t["max_ms"].GetDouble(), 120'000.0);
 }
 
 }  // namespace

@@ -53,12 +53,19 @@ Result<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
            << "  - name: any\n    sha256: " << Sha256Hex(kGatewayToken) << "\n"
            << "    sobjects: ['*']\n"
            << "  - name: contact\n    sha256: " << Sha256Hex(kGatewayContactToken) << "\n"
-           << "    sobjects: [Contact]\n";
+           << "    sobjects: [Contact]\n"
+           << options.extra_tokens_yaml;
     std::ofstream config(dir + "/gateway.yaml");
     config << "http: {listen: '127.0.0.1:0'";
     if (!options.tls_cert_file.empty()) {
       config << ", tls_cert_file: '" << options.tls_cert_file << "', tls_key_file: '"
              << options.tls_key_file << "'";
+    }
+    if (!options.tls_client_certs.empty()) {
+      config << ", tls_client_certs: " << options.tls_client_certs;
+    }
+    if (!options.tls_client_ca_file.empty()) {
+      config << ", tls_client_ca_file: '" << options.tls_client_ca_file << "'";
     }
     config << "}\n"
            << "kafka: {bootstrap: '" << options.bootstrap << "'}\n"

@@ -69,6 +69,58 @@ TEST(TokenStoreTest, BadFilesSayWhatIsWrongWithoutQuotingHashes) {
   ASSERT_FALSE(unknown.ok());
 }
 
+TEST(TokenStoreTest, EntriesMayNameClientCertificates) {
+  auto store = TokenStore::LoadString(
+      "tokens:\n"
+      "  - {name: billing, client_cert_cn: billing.internal, topics: ['*']}\n"
+      "  - {name: spiffe, client_cert_san: 'spiffe://corp/contacts', sobjects: [Contact],\n"
+      "     events_per_second: 5}\n"
+      "  - {name: both, sha256: " +
+      Sha256Hex("both-token") + ", client_cert_cn: both, sobjects: [Lead]}\n");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const TokenEntry* by_cn = store->FindByCertificate("billing.internal", {});
+  ASSERT_NE(by_cn, nullptr);
+  EXPECT_EQ(by_cn->name, "billing");
+  const TokenEntry* by_san =
+      store->FindByCertificate("whatever", {"host.example", "spiffe://corp/contacts"});
+  ASSERT_NE(by_san, nullptr);
+  EXPECT_EQ(by_san->name, "spiffe");
+  EXPECT_DOUBLE_EQ(by_san->events_per_second, 5);
+  EXPECT_TRUE(by_san->Allows("Contact", "sf.contact.events"));
+  EXPECT_FALSE(by_san->Allows("Account", "sf.account.events"));
+  // A token and a certificate in one entry are the same identity.
+  EXPECT_EQ(store->Find("both-token"), store->FindByCertificate("both", {}));
+  // Exact, case-sensitive matches only; a CN is not a SAN and the other way round.
+  EXPECT_EQ(store->FindByCertificate("BILLING.INTERNAL", {}), nullptr);
+  EXPECT_EQ(store->FindByCertificate("", {"billing.internal"}), nullptr);
+  EXPECT_EQ(store->FindByCertificate("spiffe://corp/contacts", {}), nullptr);
+  EXPECT_EQ(store->FindByCertificate("", {}), nullptr);
+  // A certificate-only entry has no token: no token finds it, not even an empty one.
+  EXPECT_EQ(store->Find(""), nullptr);
+}
+
+TEST(TokenStoreTest, CertificateEntriesAreCheckedAsStrictlyAsTokens) {
+  auto nothing = TokenStore::LoadString("tokens:\n  - {name: a, sobjects: [A]}\n");
+  ASSERT_FALSE(nothing.ok());
+  EXPECT_THAT(nothing.status().message(), HasSubstr("client_cert_cn"));
+  auto same_cn = TokenStore::LoadString(
+      "tokens:\n  - {name: a, client_cert_cn: x, sobjects: [A]}\n"
+      "  - {name: b, client_cert_cn: x, sobjects: [B]}\n");
+  ASSERT_FALSE(same_cn.ok());
+  EXPECT_THAT(same_cn.status().message(), HasSubstr("same CN"));
+  auto same_san = TokenStore::LoadString(
+      "tokens:\n  - {name: a, client_cert_san: 'dns.x', sobjects: [A]}\n"
+      "  - {name: b, client_cert_san: 'dns.x', sobjects: [B]}\n");
+  ASSERT_FALSE(same_san.ok());
+  EXPECT_THAT(same_san.status().message(), HasSubstr("same SAN"));
+  auto empty_cn =
+      TokenStore::LoadString("tokens:\n  - {name: a, client_cert_cn: '', topics: [t]}\n");
+  ASSERT_FALSE(empty_cn.ok());
+  auto no_scope = TokenStore::LoadString("tokens:\n  - {name: a, client_cert_cn: x}\n");
+  ASSERT_FALSE(no_scope.ok());
+  EXPECT_THAT(no_scope.status().message(), HasSubstr("sobjects or topics"));
+}
+
 TEST(BearerTokenTest, ParsesTheScheme) {
   EXPECT_EQ(TokenStore::BearerToken("Bearer abc"), "abc");
   EXPECT_EQ(TokenStore::BearerToken("bearer   abc  "), "abc");

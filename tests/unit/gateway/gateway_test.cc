@@ -21,7 +21,7 @@ using ::testing::HasSubstr;
 
 class GatewayTest : public ::testing::Test {
  protected:
-  void Make(GatewayOptions options = {}) {
+  void Make(GatewayOptions options = {}, const std::string& more_tokens = "") {
     auto store = TokenStore::LoadString(
         "tokens:\n"
         "  - {name: web, sha256: " +
@@ -30,7 +30,8 @@ class GatewayTest : public ::testing::Test {
         "  - {name: slow, sha256: " +
         Sha256Hex("slow") +
         ", sobjects: ['*'], "
-        "events_per_second: 10}\n");
+        "events_per_second: 10}\n" +
+        more_tokens);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     tokens_ = std::make_unique<TokenStore>(std::move(store).value());
     options.bootstrap = "unused:1";
@@ -49,8 +50,10 @@ class GatewayTest : public ::testing::Test {
   // Sends a request; the answer lands in answer_ (maybe later, from FakeProducer::Ack).
   void Send(std::string body, std::string content_type = "application/json",
             std::string token = "web", std::string method = "POST", std::string path = "/v1/events",
-            std::optional<std::string> idempotency_key = std::nullopt) {
+            std::optional<std::string> idempotency_key = std::nullopt,
+            std::shared_ptr<const http::ClientCertificate> cert = nullptr) {
     http::ServerRequest req;
+    req.client_certificate = std::move(cert);
     req.method = method;
     req.path = path;
     req.target = path;
@@ -189,6 +192,61 @@ TEST_F(GatewayTest, AuthErrors) {
   EXPECT_EQ(d["errors"][0]["index"].GetInt(), 0);
   EXPECT_EQ(std::string(d["errors"][0]["field"].GetString()), "/sobject");
   EXPECT_TRUE(producer_.records.empty());
+}
+
+// What the server hands over for a verified client certificate (the handshake did the checking).
+std::shared_ptr<const http::ClientCertificate> Cert(std::string cn,
+                                                    std::vector<std::string> uris = {}) {
+  auto c = std::make_shared<http::ClientCertificate>();
+  c->subject = "CN=" + cn + ",O=Test";
+  c->common_name = std::move(cn);
+  c->uris = std::move(uris);
+  return c;
+}
+
+TEST_F(GatewayTest, ClientCertificatesAuthorizeByTheTokenFile) {
+  GatewayOptions o;
+  o.tls_client_certs = "required";
+  Make(o,
+       "  - {name: by-cn, client_cert_cn: writer, sobjects: ['*']}\n"
+       "  - {name: by-san, client_cert_san: 'spiffe://t/contacts', sobjects: [Contact]}\n");
+  // Named by CN, no token: produced.
+  Send(ContactEvent(1, "Lead"), "application/json", "", "POST", "/v1/events", std::nullopt,
+       Cert("writer"));
+  EXPECT_EQ(producer_.records.size(), 1u);
+  producer_.AckRest();
+  EXPECT_EQ(answer_->status, 202);
+  // Named by a URI SAN, scoped to Contact: a Lead is 403 naming the entry.
+  Send(ContactEvent(2, "Lead"), "application/json", "", "POST", "/v1/events", std::nullopt,
+       Cert("other", {"spiffe://t/contacts"}));
+  EXPECT_EQ(answer_->status, 403);
+  EXPECT_THAT(answer_->body, HasSubstr("by-san"));
+  // Verified but named by nothing: 403 naming its subject.
+  Send(ContactEvent(3), "application/json", "", "POST", "/v1/events", std::nullopt,
+       Cert("stranger"));
+  EXPECT_EQ(answer_->status, 403);
+  EXPECT_THAT(answer_->body, HasSubstr("CN=stranger"));
+  // A wrong token beside a good certificate: 401, the certificate does not stand in.
+  Send(ContactEvent(4), "application/json", "wrong", "POST", "/v1/events", std::nullopt,
+       Cert("writer"));
+  EXPECT_EQ(answer_->status, 401);
+  // required: no certificate is a 401 even with a good token.
+  Send(ContactEvent(5), "application/json", "web");
+  EXPECT_EQ(answer_->status, 401);
+  EXPECT_THAT(answer_->body, HasSubstr("client certificate is required"));
+  EXPECT_EQ(producer_.records.size(), 1u);
+}
+
+TEST_F(GatewayTest, OptionalClientCertificatesLeaveTokensWorking) {
+  GatewayOptions o;
+  o.tls_client_certs = "optional";
+  Make(o, "  - {name: by-cn, client_cert_cn: writer, sobjects: ['*']}\n");
+  Send(ContactEvent(1), "application/json", "web");
+  producer_.AckRest();
+  EXPECT_EQ(answer_->status, 202);
+  Send(ContactEvent(2), "application/json", "");
+  EXPECT_EQ(answer_->status, 401);
+  EXPECT_THAT(answer_->body, HasSubstr("or a client certificate"));
 }
 
 TEST_F(GatewayTest, ATokensOwnRateLimitAnswers429WithRetryAfter) {

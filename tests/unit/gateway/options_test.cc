@@ -84,5 +84,30 @@ TEST(GatewayOptionsTest, BadFilesSayWhichKey) {
   ASSERT_FALSE(tls.ok());
 }
 
+TEST(GatewayOptionsTest, ClientCertificatesNeedTlsAndACaFile) {
+  const std::string base = "kafka: {bootstrap: 'b:1'}\nauth: {tokens_file: t}\n";
+  const std::string tls = "tls_cert_file: c, tls_key_file: k";
+  auto ok =
+      Load(base + "http: {" + tls + ", tls_client_certs: required, tls_client_ca_file: ca}\n");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->tls_client_certs, "required");
+  EXPECT_EQ(ok->tls_client_ca_file, "ca");
+  auto off = Load(base + "http: {" + tls + "}\n");
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->tls_client_certs, "off");  // the default
+  auto no_tls = Load(base + "http: {tls_client_certs: optional, tls_client_ca_file: ca}\n");
+  ASSERT_FALSE(no_tls.ok());
+  EXPECT_THAT(no_tls.status().message(), HasSubstr("needs TLS"));
+  auto no_ca = Load(base + "http: {" + tls + ", tls_client_certs: optional}\n");
+  ASSERT_FALSE(no_ca.ok());
+  EXPECT_THAT(no_ca.status().message(), HasSubstr("tls_client_ca_file"));
+  auto ca_off = Load(base + "http: {" + tls + ", tls_client_ca_file: ca}\n");
+  ASSERT_FALSE(ca_off.ok());
+  EXPECT_THAT(ca_off.status().message(), HasSubstr("tls_client_certs is off"));
+  auto bad = Load(base + "http: {" + tls + ", tls_client_certs: yes, tls_client_ca_file: ca}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("tls_client_certs"));
+}
+
 }  // namespace
 }  // namespace sluice::gateway

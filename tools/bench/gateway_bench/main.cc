@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "direct.h"
 #include "sluice/build_info/build_info.h"
 
 namespace {
@@ -86,10 +87,18 @@ int main(int argc, char** argv) {
   double rate = 0;
   uint64_t keys = 100000;
   std::string token;
+  std::string slow_log;
+  double slow_ms = 20;
   uint32_t run = static_cast<uint32_t>(getpid());
   CLI::App app{"Load generator for sluice-gateway"};
-  app.add_option("--port", port, "sluice-gateway port")->required();
-  app.add_option("--mode", mode, "closed, rate or hold")->capture_default_str();
+  std::string bootstrap, topic = "sf.contact.events";
+  app.add_option("--port", port, "sluice-gateway port (not with --mode direct)");
+  app.add_option("--mode", mode,
+                 "closed, rate, hold, or direct (the rate schedule straight to Kafka with the "
+                 "gateway's producer settings, no gateway)")
+      ->capture_default_str();
+  app.add_option("--bootstrap", bootstrap, "with --mode direct: the broker");
+  app.add_option("--topic", topic, "with --mode direct: the topic")->capture_default_str();
   app.add_option("--connections", connections, "keep-alive connections")->capture_default_str();
   app.add_option("--seconds", seconds, "run time")->capture_default_str();
   app.add_option("--batch", batch, "events per request (1: a single envelope)")
@@ -97,8 +106,24 @@ int main(int argc, char** argv) {
   app.add_option("--rate", rate, "requests per second (mode rate)");
   app.add_option("--keys", keys, "distinct ordering keys")->capture_default_str();
   app.add_option("--token", token, "bearer token");
+  app.add_option("--slow-log", slow_log,
+                 "write one line per request slower than --slow-ms to this file: its start as "
+                 "Unix time in ms and its time to answer in ms (to lay beside a GC log)");
+  app.add_option("--slow-ms", slow_ms, "threshold of --slow-log")->capture_default_str();
   sluice::build_info::AddVersionFlag(app, "sluice-bench-gateway");
   CLI11_PARSE(app, argc, argv);
+  if (mode == "direct") {
+    return sluice::bench::RunDirect({.bootstrap = bootstrap,
+                                     .topic = topic,
+                                     .rate = rate,
+                                     .batch = batch,
+                                     .seconds = seconds,
+                                     .keys = keys});
+  }
+  if (port == 0) {
+    std::fprintf(stderr, "--port is required\n");
+    return 2;
+  }
   if (mode != "closed" && mode != "rate" && mode != "hold") {
     std::fprintf(stderr, "unknown --mode %s\n", mode.c_str());
     return 2;
@@ -108,6 +133,15 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  FILE* slow = nullptr;
+  if (!slow_log.empty() && (slow = std::fopen(slow_log.c_str(), "w")) == nullptr) {
+    std::fprintf(stderr, "cannot write %s: %s\n", slow_log.c_str(), std::strerror(errno));
+    return 2;
+  }
+  // Steady-clock starts are turned into wall-clock time by one offset taken now.
+  const auto wall_offset = std::chrono::system_clock::now().time_since_epoch() -
+                           std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                               Clock::now().time_since_epoch());
   uint64_t next_event = 0;
   const std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
   auto make_request = [&](Conn& c) {
@@ -258,6 +292,14 @@ int main(int argc, char** argv) {
       ++statuses[status];
       latency_ms.push_back(
           std::chrono::duration<double, std::milli>(Clock::now() - c.started).count());
+      if (slow != nullptr && latency_ms.back() > slow_ms) {
+        const auto wall = std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                              c.started.time_since_epoch()) +
+                          wall_offset;
+        std::fprintf(slow, "%.3f %.2f %d\n",
+                     std::chrono::duration<double, std::milli>(wall).count(), latency_ms.back(),
+                     status);
+      }
       if (status == 202) events_ok += static_cast<uint64_t>(c.events);
       if (Clock::now() < stop_sending) {
         if (mode == "closed") {
@@ -292,6 +334,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(closed), held, static_cast<double>(requests) / elapsed,
       static_cast<double>(events_ok) / elapsed, q(0.5), q(0.99),
       latency_ms.empty() ? 0.0 : latency_ms.back());
+  if (slow != nullptr) std::fclose(slow);
   close(ep);
   for (auto& c : conns) {
     if (c.fd >= 0) close(c.fd);

@@ -69,6 +69,9 @@ struct Sample {
   std::optional<int64_t> errors;       // cumulative API errors
   std::optional<int64_t> dlq_records;  // DLQ topic size
   double generator_behind_s = 0;
+  // --via only (the CSV's gateway_* columns): cumulative answers from sluice-gateway, all of them
+  // and by status.
+  std::optional<int64_t> gateway_requests, gateway_202, gateway_429, gateway_503;
 };
 
 struct GeneratorFigures {
@@ -160,6 +163,32 @@ struct SfsimLatencyModel {
   double max_ms = 0;
 };
 
+// Through sluice-gateway (sluice-flood --via): what the gateway answered the flood.
+struct GatewayFigures {
+  std::string url;                  // credentials redacted
+  int64_t requests = 0;             // answers and transport errors, retried requests included
+  int64_t retries = 0;              // requests sent again after a 429, a 503 or a transport error
+  int64_t events_accepted = 0;      // events in requests answered 202
+  std::map<int, int64_t> statuses;  // HTTP status -> answers; 0: no answer (transport error)
+  // Where each request's time to 202 starts:
+  // - "intended" (paced runs): the intended send time of the request's last event, so a client
+  //   that fell behind its schedule, waited for a free connection or retried after a 429 or 503
+  //   counts that delay (no coordinated omission);
+  // - "handed_over" (unpaced runs, which have no intended times): when the request's last event
+  //   was handed over to the client.
+  std::string time_to_202_from;
+  LatencyFigures time_to_202;
+};
+
+// One request answered 202, for GatewayTimeTo202: when its time starts and when the 202 arrived,
+// both in nanoseconds on one clock.
+struct GatewayAnswerTimes {
+  int64_t from_ns = 0;
+  int64_t answered_ns = 0;
+};
+// Percentiles of answered - from (negative spans count as 0).
+LatencyFigures GatewayTimeTo202(const std::vector<GatewayAnswerTimes>& answers);
+
 struct Report {
   ReportInputs inputs;
   ReportEnvironment environment;
@@ -179,6 +208,7 @@ struct Report {
   LatencySeries latency_series;
   std::optional<RelaySettings> relay_settings;
   std::optional<SfsimLatencyModel> sfsim_latency;
+  std::optional<GatewayFigures> gateway;  // only with --via
   std::vector<ThresholdOutcome> thresholds;
   std::vector<std::string> notes;  // warnings for the reader (e.g. "sfsim unreachable")
 };

@@ -24,6 +24,7 @@
 #include "sluice/flood/report.h"
 #include "sluice/flood/schedule.h"
 #include "sluice/flood/threshold.h"
+#include "sluice/flood/via_gateway.h"
 
 namespace sluice::kafka {
 class Producer;
@@ -86,6 +87,11 @@ struct RunOptions {
   // sluice-flood --via sets one that sends through sluice-gateway (via_gateway.h).
   std::function<Result<std::unique_ptr<kafka::Producer>>(const kafka::ProducerOptions&)>
       make_producer;
+  // With --via: what make_producer's producers record of the gateway's answers, and the gateway's
+  // URL; the report's "gateway" section and the CSV's gateway_* columns come from them. Default
+  // none (no gateway section).
+  std::shared_ptr<ViaGatewayStats> via_stats;
+  std::string via_url;
   // For the report's environment section.
   std::string command_line;
   std::string tool_version;

@@ -33,6 +33,12 @@ struct GatewayOptions {
   // TLS certificate chain and key (PEM). Both empty (default): plain HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Client certificates (mutual TLS; docs/GATEWAY.md, "Client certificates"): "off" (default),
+  // "optional" (asked for; a client may send none and use a bearer token) or "required" (the
+  // handshake fails without one). A certificate must chain to a CA in tls_client_ca_file (PEM),
+  // which is required unless "off" and refused with "off".
+  std::string tls_client_certs = "off";
+  std::string tls_client_ca_file;
 
   // --- Kafka (kafka.*) ---
   // Required.

@@ -18,6 +18,10 @@
 
 namespace sluice::gateway {
 
+// Loads the TLS files of `options` (certificate, key, client CA file) as Start would, without
+// starting anything, for --check-config: InvalidArgument naming the file and what is wrong.
+Status CheckTlsFiles(const GatewayOptions& options);
+
 // Thread-safety: Start and Run from one thread (main); port() from any.
 class GatewayService {
  public:

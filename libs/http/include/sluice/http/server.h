@@ -51,6 +51,25 @@ class ServerHeaders {
   std::vector<Field> fields_;
 };
 
+// The identity in a client certificate that the server verified (mutual TLS). Only a certificate
+// whose chain led to ServerOptions::tls_client_ca_file and that was within its validity period
+// gets this far: the handshake fails for any other.
+// Thread-safety: a value type.
+struct ClientCertificate {
+  std::string subject;                 // the subject in one line, RFC 2253 ("CN=a,O=b")
+  std::string common_name;             // the subject's (last) CN; empty when it has none
+  std::vector<std::string> dns_names;  // subjectAltName DNS entries
+  std::vector<std::string> uris;       // subjectAltName URI entries (e.g. spiffe://...)
+  std::string sha256_fingerprint;      // of the DER certificate, 64 lower-case hex digits
+};
+
+// Whether the server asks TLS clients for a certificate (mutual TLS).
+enum class ClientCertMode {
+  kOff,       // never asks
+  kOptional,  // asks; a client may send none, but one that does must send a valid one
+  kRequired,  // asks; the handshake fails without a valid certificate
+};
+
 // One parsed request, handed to the handler by value (the handler owns it; it may parse the body
 // in place).
 // Thread-safety: a value type.
@@ -64,6 +83,8 @@ struct ServerRequest {
   std::string remote;          // peer "address:port"
   int version = 11;            // 10 for HTTP/1.0, 11 for HTTP/1.1
   uint64_t connection_id = 0;  // distinct per connection for the server's lifetime
+  // The client's verified certificate (mutual TLS); null without one.
+  std::shared_ptr<const ClientCertificate> client_certificate;
 
   // The first value of query parameter `name`, percent-decoded ('+' as space), or nullopt.
   std::optional<std::string> QueryParam(std::string_view name) const;
@@ -142,6 +163,11 @@ struct ServerOptions {
   // TLS: PEM certificate chain and private key. Both empty (default): plain HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Mutual TLS: whether clients are asked for a certificate (default off), and the PEM file of
+  // the CA certificates a client certificate must chain to (required unless off). The chain and
+  // the validity dates are verified in the handshake, which fails for an invalid certificate.
+  ClientCertMode tls_client_certs = ClientCertMode::kOff;
+  std::string tls_client_ca_file;
   // Bodies for the server's own error answers. Default: text/plain with the reason.
   ErrorResponder error_responder;
 };
@@ -155,6 +181,9 @@ struct ServerStats {
   uint64_t bad_requests = 0;  // answered by the server itself (400/413/414/431)
   uint64_t timeouts = 0;      // connections closed by read/idle/write timeouts
   uint64_t resets = 0;        // Responder::Reset
+  // TLS handshakes that failed (not timed out): no TLS, an unknown protocol, or a client
+  // certificate that is missing (required), from another CA, expired or not yet valid.
+  uint64_t tls_handshake_failures = 0;
 };
 
 // The server: binds in Start, serves on its I/O threads until Stop or destruction.
@@ -200,6 +229,10 @@ class Server {
   explicit Server(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Loads the TLS files of `options` (certificate, key, client CA file) as Start would, without
+// binding: InvalidArgument naming the file and what is wrong with it. Ok when TLS is off.
+Status CheckServerTls(const ServerOptions& options);
 
 // Decodes %XX escapes (and '+' as space when `plus_as_space`). Malformed escapes are kept as they
 // are.

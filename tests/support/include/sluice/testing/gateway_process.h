@@ -39,6 +39,12 @@ struct GatewayProcessOptions {
   // PEM files for http.tls_cert_file / http.tls_key_file; empty: plain HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // http.tls_client_certs (empty: not set) and http.tls_client_ca_file (empty: not set).
+  std::string tls_client_certs;
+  std::string tls_client_ca_file;
+  // Entries appended to the token file's list, e.g.
+  // "  - name: billing\n    client_cert_cn: billing\n    topics: ['*']\n".
+  std::string extra_tokens_yaml;
   // Extra environment, "KEY=VALUE".
   std::vector<std::string> env;
   // Where the gateway's stderr goes; empty: the test's stderr.
