@@ -72,7 +72,7 @@ Result<GatewayOptions> GatewayOptionsFromConfig(const config::Config& c) {
   o.tls_client_ca_file = c.GetString("/http/tls_client_ca_file", "");
 
   ASSIGN_OR_RETURN(o.bootstrap, c.GetString("/kafka/bootstrap"));
-  o.kafka_properties = c.GetStringMap("/kafka/properties");
+  ASSIGN_OR_RETURN(o.kafka_properties, c.GetPropertyMap("/kafka/properties"));
 
   o.topics = c.GetStringMap("/routing/topics");
   o.default_topic = c.GetString("/routing/default_topic", o.default_topic);

@@ -37,6 +37,7 @@ const std::map<std::string, Accessor>& Accessors() {
   static const auto* table = new std::map<std::string, Accessor>{
       {"/http/listen", [](const GatewayOptions& o) { return o.http.ToString(); }},
       {"/http/io_threads", [](const GatewayOptions& o) { return DefaultText(o.io_threads); }},
+      {"/http/tls_client_certs", [](const GatewayOptions& o) { return o.tls_client_certs; }},
       {"/routing/default_topic", [](const GatewayOptions& o) { return o.default_topic; }},
       {"/auth/allow_anonymous",
        [](const GatewayOptions& o) { return DefaultText(o.allow_anonymous); }},

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "sluice/config/config.h"
 #include "sluice/schemas/schemas.h"
 
@@ -61,6 +63,22 @@ TEST(GatewayOptionsTest, EveryKeyAndEnvOverrides) {
   EXPECT_EQ(o->retry_after, std::chrono::seconds(4));
   EXPECT_EQ(o->shutdown_deadline, std::chrono::seconds(9));
   EXPECT_EQ(o->logging.level, "debug");
+}
+
+// The Kafka SASL password, like every secret, can come from a file (issue 16).
+TEST(GatewayOptionsTest, TheSaslPasswordComesFromAFile) {
+  const std::string path = ::testing::TempDir() + "/gateway-sasl-password";
+  std::ofstream(path) << "s3cret-from-file\n";
+  auto o = Load("kafka: {bootstrap: 'b:1', properties: {sasl.password_file: '" + path +
+                "'}}\nauth: {tokens_file: t}\n");
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->kafka_properties.at("sasl.password"), "s3cret-from-file");
+  EXPECT_EQ(o->kafka_properties.count("sasl.password_file"), 0u);
+  auto missing = Load(
+      "kafka: {bootstrap: 'b:1', properties: {sasl.password_file: /nonexistent/pw}}\n"
+      "auth: {tokens_file: t}\n");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("sasl.password_file"));
 }
 
 TEST(GatewayOptionsTest, BadFilesSayWhichKey) {
