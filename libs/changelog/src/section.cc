@@ -26,8 +26,7 @@ Result<ChangelogSection> ReadChangelogSection(const config::Config& c, std::stri
       static_cast<int>(c.GetInt(SectionKey(pointer, "replication_factor"), s.replication_factor));
   RETURN_IF_ERROR(
       config::ReadDuration(c, SectionKey(pointer, "restore_timeout"), &s.restore.timeout));
-  s.standby_partitions =
-      c.GetBool(SectionKey(pointer, "standby_partitions"), s.standby_partitions);
+  s.standby_partitions = c.GetBool(SectionKey(pointer, "standby_partitions"), s.standby_partitions);
   RETURN_IF_ERROR(s.Validate().WithContext(c.name() + ": " + config::DottedName(pointer)));
   return s;
 }

@@ -46,8 +46,8 @@ struct BulkCsv {
 // so commas, quotes, newlines and values that start with '=' stay one cell of one row (Salesforce
 // stores them as text; nothing evaluates them). Rejected, each on its own: fields that are not a
 // JSON object or not UTF-8, arrays, deeper objects, a field named like the key column, an empty key
-// or a key seen earlier in the same job, a value over Salesforce's 131,072 characters (it would fail
-// the whole job's parse), and a record over `max_record_bytes`.
+// or a key seen earlier in the same job, a value over Salesforce's 131,072 characters (it would
+// fail the whole job's parse), and a record over `max_record_bytes`.
 BulkCsv EncodeBulkCsv(std::span<const BulkRecord> records, std::string_view key_column,
                       size_t max_record_bytes = 1u << 20);
 

@@ -18,8 +18,7 @@
 namespace sluice::testing {
 
 template <typename T>
-  requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)
-std::string DefaultText(T n) {
+requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) std::string DefaultText(T n) {
   std::ostringstream out;
   out << std::setprecision(17) << static_cast<double>(n);
   return out.str();
