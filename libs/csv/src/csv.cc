@@ -8,46 +8,10 @@
 
 #include <cstdint>
 
+#include "sluice/core/utf8.h"
+
 namespace sluice::csv {
 namespace {
-
-// Offset of the first byte that is not part of valid UTF-8 (no overlongs, no surrogates, at most
-// U+10FFFF), or npos.
-size_t InvalidUtf8At(std::string_view s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return i;
-    }
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
 
 Status RowError(size_t row, const std::string& what) {
   return InvalidArgumentError("CSV row " + std::to_string(row) + ": " + what);
@@ -57,10 +21,10 @@ Status RowError(size_t row, const std::string& what) {
 
 Result<CsvTable> ParseCsv(std::string_view text, const CsvOptions& options) {
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  if (size_t bad = InvalidUtf8At(text); bad != std::string_view::npos) {
+  if (auto bad = FindInvalidUtf8(text)) {
     size_t row = 1;
-    for (size_t i = 0; i < bad; ++i) row += text[i] == '\n';
-    return RowError(row, "not valid UTF-8 (byte offset " + std::to_string(bad) + ")");
+    for (size_t i = 0; i < *bad; ++i) row += text[i] == '\n';
+    return RowError(row, "not valid UTF-8 (byte offset " + std::to_string(*bad) + ")");
   }
   if (text.empty()) return InvalidArgumentError("CSV upload is empty: it needs a header row");
   const char delim = options.delimiter;
