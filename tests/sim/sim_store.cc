@@ -10,8 +10,8 @@ namespace {
 
 // A later entry replaces an earlier one, except that a delivered one is never replaced by a
 // dead-lettered one (the SQLite store's rule).
-void Apply(StoreFile& file, const idempotency::Entry& e) {
-  auto& row = file.rows[e.event_id];
+void Apply(StoreFile& file, const kafka::TopicPartition& source, const idempotency::Entry& e) {
+  auto& row = file.rows[source][e.event_id];
   const bool keep_delivered = row.outcome == idempotency::Outcome::kDelivered &&
                               row.recorded_ms != 0 &&
                               e.outcome == idempotency::Outcome::kDeadLettered;
@@ -36,15 +36,22 @@ SimStore::SimStore(World& world, Facts& facts, std::shared_ptr<StoreFile> file, 
       options_(options) {}
 
 Result<std::vector<std::optional<idempotency::Resolution>>> SimStore::CheckBatch(
-    const std::vector<std::string>& event_ids) {
+    const std::vector<std::string>& event_ids, const std::vector<kafka::TopicPartition>& sources) {
+  if (event_ids.size() != sources.size()) return InvalidArgumentError("ids and sources differ");
   std::vector<std::optional<idempotency::Resolution>> out;
   out.reserve(event_ids.size());
-  for (const auto& id : event_ids) {
+  for (size_t i = 0; i < event_ids.size(); ++i) {
+    const std::string& id = event_ids[i];
     if (id.empty() || id.size() > idempotency::kMaxEventIdBytes) {
       return InvalidArgumentError("bad event id");
     }
-    auto it = file_->rows.find(id);
-    if (it == file_->rows.end()) {
+    auto part = file_->rows.find(sources[i]);
+    if (part == file_->rows.end()) {
+      out.emplace_back();
+      continue;
+    }
+    auto it = part->second.find(id);
+    if (it == part->second.end()) {
       out.emplace_back();
     } else {
       out.emplace_back(it->second);
@@ -91,7 +98,7 @@ void SimStore::Record(std::vector<relay::StoreEntry> entries, Callback done) {
             size_t& applied = file->applied[source];
             if (applied + 1 == log.size()) applied = log.size();
           }
-          Apply(*file, e);
+          Apply(*file, source, e);
         }
         if (done) done(Status::Ok());
       });
@@ -103,7 +110,7 @@ Status SimStore::Restore(const std::vector<kafka::TopicPartition>& partitions) {
   for (const auto& tp : partitions) {
     const auto& log = changelog_->log[tp];
     size_t& next = file_->applied[tp];
-    for (; next < log.size(); ++next, ++applied) Apply(*file_, log[next]);
+    for (; next < log.size(); ++next, ++applied) Apply(*file_, tp, log[next]);
   }
   if (applied > 0) {
     world_.Trace(fmt::format("store {}: restored {} changelog entries", incarnation_, applied));

@@ -24,7 +24,14 @@ struct SimChangelog {
 
 // What is durably on disk for one relay slot. Thread-safety: a value type.
 struct StoreFile {
-  std::map<std::string, idempotency::Resolution> rows;
+  // Keyed per source partition, as the real store's slots are (one SQLite file each): an id is
+  // found only in the partition it was recorded for.
+  std::map<kafka::TopicPartition, std::map<std::string, idempotency::Resolution>> rows;
+  size_t size() const {
+    size_t n = 0;
+    for (const auto& [tp, r] : rows) n += r.size();
+    return n;
+  }
   // How many entries of each changelog partition are applied to `rows`.
   std::map<kafka::TopicPartition, size_t> applied;
 };
@@ -54,7 +61,8 @@ class SimStore final : public relay::ResolutionStore {
            const SimStoreOptions& options = {}, std::shared_ptr<SimChangelog> changelog = nullptr);
 
   Result<std::vector<std::optional<idempotency::Resolution>>> CheckBatch(
-      const std::vector<std::string>& event_ids) override;
+      const std::vector<std::string>& event_ids,
+      const std::vector<kafka::TopicPartition>& sources) override;
   void Record(std::vector<relay::StoreEntry> entries, Callback done) override;
   Status Restore(const std::vector<kafka::TopicPartition>& partitions) override;
   void Close() override;

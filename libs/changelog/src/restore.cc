@@ -12,6 +12,12 @@ namespace sluice::changelog {
 Result<RestoreStats> Restore(const RestoreOptions& options, const std::string& topic,
                              const std::map<int32_t, int64_t>& from,
                              idempotency::IdempotencyStore& store) {
+  return Restore(options, topic, from, [&store](int32_t) { return &store; });
+}
+
+Result<RestoreStats> Restore(const RestoreOptions& options, const std::string& topic,
+                             const std::map<int32_t, int64_t>& from,
+                             const StoreForPartition& store_for) {
   Clock& clock = options.clock != nullptr ? *options.clock : RealClock();
   const auto start = clock.Now();
   const auto deadline = start + options.timeout;
@@ -20,10 +26,15 @@ Result<RestoreStats> Restore(const RestoreOptions& options, const std::string& t
   for (const auto& [p, offset] : from) stats.next[p] = offset;
   ASSIGN_OR_RETURN(auto reader, kafka::PartitionReader::Open(options.reader, topic, from));
   std::set<int32_t> at_end;
-  std::vector<idempotency::Entry> batch;
-  auto flush = [&]() -> Status {
+  std::map<int32_t, std::vector<idempotency::Entry>> batches;  // partition -> entries
+  auto flush = [&](int32_t p) -> Status {
+    auto& batch = batches[p];
     if (batch.empty()) return Status::Ok();
-    RETURN_IF_ERROR(store.RecordBatch(batch));
+    idempotency::IdempotencyStore* store = store_for(p);
+    if (store == nullptr) {
+      return InternalError(fmt::format("restoring {}: no store for partition {}", topic, p));
+    }
+    RETURN_IF_ERROR(store->RecordBatch(batch));
     stats.applied += static_cast<int64_t>(batch.size());
     batch.clear();
     return Status::Ok();
@@ -58,11 +69,12 @@ Result<RestoreStats> Restore(const RestoreOptions& options, const std::string& t
         }
         continue;
       }
+      auto& batch = batches[m.partition];
       batch.push_back(std::move(entry).value());
-      if (batch.size() >= options.batch_entries) RETURN_IF_ERROR(flush());
+      if (batch.size() >= options.batch_entries) RETURN_IF_ERROR(flush(m.partition));
     }
   }
-  RETURN_IF_ERROR(flush());
+  for (const auto& [p, batch] : batches) RETURN_IF_ERROR(flush(p));
   stats.took = std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now() - start);
   return stats;
 }

@@ -13,16 +13,22 @@ namespace sluice::changelog {
 Result<std::unique_ptr<Standby>> Standby::Start(const StandbyOptions& options,
                                                 idempotency::IdempotencyStore& store,
                                                 Applied applied) {
+  return Start(
+      options, [&store](const std::string&, int32_t) { return &store; }, std::move(applied));
+}
+
+Result<std::unique_ptr<Standby>> Standby::Start(const StandbyOptions& options, StoreFor store_for,
+                                                Applied applied) {
+  if (!store_for) return InvalidArgumentError("standby needs a store");
   if (options.batch_entries == 0) return InvalidArgumentError("standby batch_entries must be > 0");
   if (options.poll.count() <= 0) return InvalidArgumentError("standby poll must be > 0");
-  std::unique_ptr<Standby> standby(new Standby(options, store, std::move(applied)));
+  std::unique_ptr<Standby> standby(new Standby(options, std::move(store_for), std::move(applied)));
   standby->thread_ = std::thread([s = standby.get()] { s->Run(); });
   return standby;
 }
 
-Standby::Standby(const StandbyOptions& options, idempotency::IdempotencyStore& store,
-                 Applied applied)
-    : options_(options), store_(store), applied_(std::move(applied)) {}
+Standby::Standby(const StandbyOptions& options, StoreFor store_for, Applied applied)
+    : options_(options), store_for_(std::move(store_for)), applied_(std::move(applied)) {}
 
 Standby::~Standby() { Stop(); }
 
@@ -121,9 +127,11 @@ bool Standby::ReadRound(std::map<std::string, std::unique_ptr<kafka::PartitionRe
       log->warn("standby: reading {}: {}", topic, messages.status().ToString());
       return false;
     }
-    std::vector<idempotency::Entry> batch;
+    std::map<int32_t, std::vector<idempotency::Entry>> batches;  // partition -> entries
     std::map<int32_t, int64_t> next;
     int64_t foreign = 0;
+    int64_t applied = 0;
+    int64_t dropped = 0;
     for (auto& m : *messages) {
       if (!m.error.ok()) continue;  // transient (a leader moving, the broker away): keep reading
       next[m.partition] = std::max(next[m.partition], m.offset + 1);
@@ -132,25 +140,33 @@ bool Standby::ReadRound(std::map<std::string, std::unique_ptr<kafka::PartitionRe
         ++foreign;
         continue;
       }
-      batch.push_back(std::move(entry).value());
+      batches[m.partition].push_back(std::move(entry).value());
     }
-    if (!batch.empty()) {
-      Status s = store_.RecordBatch(batch);
+    for (const auto& [p, batch] : batches) {
+      idempotency::IdempotencyStore* store = store_for_(topic, p);
+      if (store == nullptr) {
+        dropped += static_cast<int64_t>(batch.size());
+        continue;
+      }
+      Status s = store->RecordBatch(batch);
       if (!s.ok()) {
-        log->warn("standby: applying {} entries of {}: {}", batch.size(), topic, s.ToString());
+        log->warn("standby: applying {} entries of {}[{}]: {}", batch.size(), topic, p,
+                  s.ToString());
         return false;
       }
+      applied += static_cast<int64_t>(batch.size());
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stats_.applied += static_cast<int64_t>(batch.size());
+      stats_.applied += applied;
       stats_.foreign += foreign;
+      if (dropped > 0) ++stats_.errors;
     }
     for (const auto& [p, n] : next) {
       int64_t& at = current[topic][p];
       at = std::max(at, n);
     }
-    if (!next.empty()) applied_(topic, next, static_cast<int64_t>(batch.size()));
+    if (!next.empty()) applied_(topic, next, applied);
   }
   return true;
 }

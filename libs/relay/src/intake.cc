@@ -159,6 +159,7 @@ void Intake::Take(std::vector<kafka::Message>& messages, int64_t now_ms, IntakeO
   ParseAll(taken, &refusals);
   std::vector<EventRecord*> to_check;
   std::vector<std::string> ids;
+  std::vector<kafka::TopicPartition> sources;
   for (size_t i = 0; i < taken.size(); ++i) {
     EventRecord& e = *taken[i];
     if (refusals[i]) {
@@ -170,12 +171,13 @@ void Intake::Take(std::vector<kafka::Message>& messages, int64_t now_ms, IntakeO
     e.valid = true;
     to_check.push_back(&e);
     ids.push_back(e.event.event_id);
+    sources.push_back({e.msg.topic, e.msg.partition});
   }
   if (to_check.empty()) return;
 
   std::vector<std::optional<idempotency::Resolution>> seen(to_check.size());
   if (store_ != nullptr) {
-    auto checked = store_->CheckBatch(ids);
+    auto checked = store_->CheckBatch(ids, sources);
     if (checked.ok()) {
       seen = std::move(checked).value();
     } else {

@@ -151,10 +151,15 @@ std::string RelayHarness::StorePath(int index) const {
   return dir_ + "/relay-" + std::to_string(index) + ".db";
 }
 
+std::string RelayHarness::PartitionStorePath(int index, int partition) const {
+  return StorePath(index) + ".d/" + topic_ + "-" + std::to_string(partition) + ".db";
+}
+
 void RelayHarness::RemoveStore(int index) const {
   for (const char* suffix : {"", "-wal", "-shm", ".changelog.json"}) {
     std::filesystem::remove(StorePath(index) + suffix);
   }
+  std::filesystem::remove_all(StorePath(index) + ".d");
 }
 
 Result<uint16_t> RelayHarness::StartRelay(int index) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -43,5 +44,14 @@ struct RestoreStats {
 Result<RestoreStats> Restore(const RestoreOptions& options, const std::string& topic,
                              const std::map<int32_t, int64_t>& from,
                              idempotency::IdempotencyStore& store);
+
+// Where the entries of one changelog partition go: the relay keeps a store per partition. Never
+// null for a partition of `from`.
+using StoreForPartition = std::function<idempotency::IdempotencyStore*(int32_t partition)>;
+
+// The same, each partition's entries recorded in store_for(partition) (one reader for them all).
+Result<RestoreStats> Restore(const RestoreOptions& options, const std::string& topic,
+                             const std::map<int32_t, int64_t>& from,
+                             const StoreForPartition& store_for);
 
 }  // namespace sluice::changelog

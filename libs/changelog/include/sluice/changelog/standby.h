@@ -53,9 +53,18 @@ class Standby {
   using Applied = std::function<void(const std::string& topic,
                                      const std::map<int32_t, int64_t>& next, int64_t entries)>;
 
+  // Where the entries of one changelog partition go (the relay keeps a store per partition);
+  // called on the standby's thread. Null: the entries are dropped (and counted as errors).
+  using StoreFor =
+      std::function<idempotency::IdempotencyStore*(const std::string& topic, int32_t partition)>;
+
   // Starts following nothing; `store` must outlive the Standby.
   static Result<std::unique_ptr<Standby>> Start(const StandbyOptions& options,
                                                 idempotency::IdempotencyStore& store,
+                                                Applied applied);
+  // The same, each partition's entries recorded in store_for(topic, partition); a store it
+  // returns must stay open until a Follow that leaves its partition out has returned.
+  static Result<std::unique_ptr<Standby>> Start(const StandbyOptions& options, StoreFor store_for,
                                                 Applied applied);
   ~Standby();
   Standby(const Standby&) = delete;
@@ -70,14 +79,14 @@ class Standby {
   void Stop();
 
  private:
-  Standby(const StandbyOptions& options, idempotency::IdempotencyStore& store, Applied applied);
+  Standby(const StandbyOptions& options, StoreFor store_for, Applied applied);
   void Run();
   // Reads one round from every reader; false when something failed.
   bool ReadRound(std::map<std::string, std::unique_ptr<kafka::PartitionReader>>& readers,
                  PartitionOffsets& current);
 
   const StandbyOptions options_;
-  idempotency::IdempotencyStore& store_;
+  const StoreFor store_for_;
   const Applied applied_;
 
   mutable std::mutex mu_;

@@ -70,9 +70,12 @@ class ResolutionStore {
  public:
   using Callback = std::function<void(const Status&)>;
   virtual ~ResolutionStore() = default;
-  // One answer per id, in order: the recorded resolution, or nullopt.
+  // One answer per id, in order: the resolution recorded for that id from the same source
+  // partition (sources[i] is the partition event_ids[i] was read from; the store is keyed per
+  // partition), or nullopt. InvalidArgument when the two sizes differ.
   virtual Result<std::vector<std::optional<idempotency::Resolution>>> CheckBatch(
-      const std::vector<std::string>& event_ids) = 0;
+      const std::vector<std::string>& event_ids,
+      const std::vector<kafka::TopicPartition>& sources) = 0;
   // Records `entries` durably, then calls done(Ok); done(error) when they were not recorded.
   virtual void Record(std::vector<StoreEntry> entries, Callback done) = 0;
   // Brings the store up to date for `partitions` before the engine consumes them: the real store

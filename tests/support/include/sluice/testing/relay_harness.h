@@ -120,10 +120,14 @@ class RelayHarness {
   bool WaitForLedger(uint64_t n, std::chrono::milliseconds timeout);
 
   const std::string& work_dir() const { return dir_; }
-  // Relay `index`'s idempotency store file.
+  // Relay `index`'s idempotency.path: the base of its per-partition stores (<path>.d/), and the
+  // single store file of a relay before that layout.
   std::string StorePath(int index) const;
-  // Deletes relay `index`'s store and its companions (-wal, -shm, the applied changelog offsets),
-  // as a fresh data directory would have none.
+  // Relay `index`'s store file of source partition `partition` of topic().
+  std::string PartitionStorePath(int index, int partition) const;
+  // Deletes relay `index`'s stores and their companions (-wal, -shm, the applied changelog
+  // offsets): every partition's, and a single file at StorePath, as a fresh data directory would
+  // have none.
   void RemoveStore(int index) const;
 
  private:
