@@ -202,8 +202,29 @@ TEST(ChangelogTest, AReplayOfAnEventAnotherInstanceDeliveredIsSkipped) {
   EXPECT_EQ(CountLedger(*h, events).written_twice, 0u);
 }
 
-// A damaged store file is moved aside and rebuilt from the changelog; nothing is written again.
-TEST(ChangelogTest, ACorruptedStoreIsRebuiltFromTheChangelog) {
+// The changelog entries of partition `partition` of the harness's changelog topic.
+int64_t ChangelogEntries(RelayHarness& h, int partition) {
+  kafka::AdminOptions admin_options;
+  admin_options.bootstrap = h.bootstrap();
+  auto admin = kafka::Admin::Create(admin_options);
+  EXPECT_TRUE(admin.ok());
+  if (!admin.ok()) return -1;
+  auto marks = (*admin)->Watermarks(h.topic() + ".delivered", Ms(10'000));
+  EXPECT_TRUE(marks.ok());
+  if (!marks.ok()) return -1;
+  for (const auto& m : *marks) {
+    if (m.partition == partition) return m.high - m.low;
+  }
+  return -1;
+}
+
+// How one partition's store is lost while the relay is stopped.
+enum class Loss { kCorrupted, kDeleted };
+
+// One relay drains 3 partitions and stops; partition 1's store file is damaged or deleted; every
+// original is published again with new events after them. Only partition 1 is rebuilt from the
+// changelog (the others keep their files and restore nothing), and nothing is written twice.
+void OnePartitionRebuilt(Loss loss) {
   auto h = Harness(true, 3);
   ASSERT_NE(h, nullptr);
   auto events = Events(1000, 1000);
@@ -211,12 +232,19 @@ TEST(ChangelogTest, ACorruptedStoreIsRebuiltFromTheChangelog) {
   ASSERT_TRUE(h->StartRelay(0).ok());
   ASSERT_TRUE(h->WaitForLedger(events.size(), minutes(2)));
   EXPECT_EQ(h->StopRelay(0), 0);
-  {
-    std::fstream f(h->StorePath(0), std::ios::in | std::ios::out | std::ios::binary);
+  const std::string damaged = h->PartitionStorePath(0, 1);
+  for (int p = 0; p < 3; ++p) ASSERT_TRUE(fs::exists(h->PartitionStorePath(0, p))) << p;
+  if (loss == Loss::kCorrupted) {
+    std::fstream f(damaged, std::ios::in | std::ios::out | std::ios::binary);
     ASSERT_TRUE(f.good());
     const std::string garbage(4096, '\x5a');
     f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  } else {
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(damaged + suffix);
   }
+  const int64_t partition_entries = ChangelogEntries(*h, 1);
+  ASSERT_GT(partition_entries, 0);
+  ASSERT_LT(partition_entries, static_cast<int64_t>(events.size()));
   // Copies of every original, and new events after them.
   auto more = Events(300, 300, 50'000);
   std::vector<TestEvent> second = events;
@@ -235,11 +263,77 @@ TEST(ChangelogTest, ACorruptedStoreIsRebuiltFromTheChangelog) {
   std::this_thread::sleep_for(seconds(1));
   EXPECT_EQ(CountLedger(*h, all).written_twice, 0u);
   EXPECT_EQ(h->MetricValue(0, "sluice_relay_store_rebuilds_total").value_or(-1), 1);
+  // Only partition 1 was read back: its changelog entries, not the other partitions'.
+  const double restored =
+      h->MetricValue(0, "sluice_relay_changelog_restored_entries_total").value_or(-1);
+  fmt::print("partition 1: {} changelog entries, {} restored at the restart (of {} events)\n",
+             partition_entries, restored, events.size());
+  EXPECT_EQ(restored, static_cast<double>(partition_entries));
+  std::vector<std::string> aside;
+  for (const auto& entry : fs::directory_iterator(h->StorePath(0) + ".d")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(".corrupt-") != std::string::npos) aside.push_back(name);
+  }
+  if (loss == Loss::kCorrupted) {
+    ASSERT_FALSE(aside.empty()) << "the damaged file is kept for a post-mortem";
+    for (const auto& name : aside) {
+      EXPECT_EQ(name.find(h->topic() + "-1.db.corrupt-"), 0u) << name;
+    }
+  } else {
+    EXPECT_TRUE(aside.empty());
+  }
+}
+
+TEST(ChangelogTest, ACorruptedPartitionStoreIsRebuiltAloneFromTheChangelog) {
+  OnePartitionRebuilt(Loss::kCorrupted);
+}
+
+TEST(ChangelogTest, APartitionStoreDeletedWhileTheRelayIsStoppedIsRebuiltAlone) {
+  OnePartitionRebuilt(Loss::kDeleted);
+}
+
+// A relay upgraded from the single store file (one per instance) with the changelog on: the old
+// file is moved aside and every partition's store is restored from the changelog, so copies of
+// what the old relay delivered are still skipped.
+TEST(ChangelogTest, AnUpgradeFromTheSingleStoreFileRestoresThePartitionsFromTheChangelog) {
+  auto h = Harness(true, 3);
+  ASSERT_NE(h, nullptr);
+  auto events = Events(600, 600);
+  ASSERT_TRUE(h->Produce(events).ok());
+  ASSERT_TRUE(h->StartRelay(0).ok());
+  ASSERT_TRUE(h->WaitForLedger(events.size(), minutes(2)));
+  EXPECT_EQ(h->StopRelay(0), 0);
+  // The layout an older relay left: one store file at idempotency.path (a valid sluice store; a
+  // partition's file serves) with its offsets file, and no per-partition directory.
+  fs::copy_file(h->PartitionStorePath(0, 0), h->StorePath(0));
+  std::ofstream(h->StorePath(0) + ".changelog.json") << R"({"version":1,"partitions":[]})";
+  fs::remove_all(h->StorePath(0) + ".d");
+  auto more = Events(200, 200, 50'000);
+  std::vector<TestEvent> second = events;
+  second.insert(second.end(), more.begin(), more.end());
+  ASSERT_TRUE(h->Produce(second).ok());
+  ASSERT_TRUE(h->StartRelay(0).ok());
+  std::vector<TestEvent> all = events;
+  all.insert(all.end(), more.begin(), more.end());
+  ASSERT_TRUE(RelayHarness::WaitFor([&] { return CountLedger(*h, all).missing == 0; }, minutes(2)));
+  ASSERT_TRUE(RelayHarness::WaitFor(
+      [&] {
+        return h->MetricValue(0, "sluice_relay_consumed_total").value_or(0) >=
+               static_cast<double>(second.size());
+      },
+      minutes(2)));
+  std::this_thread::sleep_for(seconds(1));
+  EXPECT_EQ(CountLedger(*h, all).written_twice, 0u);
+  EXPECT_GE(h->MetricValue(0, "sluice_relay_changelog_restored_entries_total").value_or(0),
+            static_cast<double>(events.size()));
+  EXPECT_FALSE(fs::exists(h->StorePath(0))) << "the old file is moved aside";
+  EXPECT_FALSE(fs::exists(h->StorePath(0) + ".changelog.json"));
   bool kept = false;
   for (const auto& entry : fs::directory_iterator(h->work_dir())) {
-    kept |= entry.path().filename().string().find("relay-0.db.corrupt-") == 0;
+    kept |= entry.path().filename().string().find("relay-0.db.pre-partitions-") == 0;
   }
-  EXPECT_TRUE(kept) << "the damaged file is kept for a post-mortem";
+  EXPECT_TRUE(kept) << "the old file is kept beside";
+  for (int p = 0; p < 3; ++p) EXPECT_TRUE(fs::exists(h->PartitionStorePath(0, p))) << p;
 }
 
 // A changelog topic whose partition count differs from its source's: a clear error at start, and
