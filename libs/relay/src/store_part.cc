@@ -198,7 +198,8 @@ class StorePart final : public ResolutionStore {
     // them is restored or written here; each shares memory with all that are open.
     {
       std::lock_guard<std::mutex> lock(mu_);
-      const size_t sharing = slots_.size() + partitions.size();
+      size_t sharing = slots_.size();
+      for (const auto& tp : partitions) sharing += slots_.count(tp) == 0 ? 1 : 0;
       for (const auto& tp : partitions) {
         ASSIGN_OR_RETURN(StoreSlot * slot, SlotLocked(tp, sharing));
         slot->owned = true;
