@@ -410,7 +410,15 @@ class StorePart final : public ResolutionStore {
         return created.WithContext("creating the changelog topic " + topic);
       }
       if (created.ok()) log_->info("created changelog topic {} ({} partitions)", topic, want);
+      // A topic just created (here, or by another instance starting at the same time: then
+      // AlreadyExists) can be missing from the metadata for a moment.
+      const auto deadline = clock_->Now() + kAdminTimeout;
       have = admin_->PartitionCount(topic, kAdminTimeout);
+      while (!have.ok() && have.status().code() == StatusCode::kNotFound &&
+             clock_->Now() < deadline) {
+        clock_->SleepUntil(clock_->Now() + Ms(200));
+        have = admin_->PartitionCount(topic, kAdminTimeout);
+      }
     }
     if (!have.ok()) return have.status().WithContext("changelog topic " + topic);
     if (*have != want) {
