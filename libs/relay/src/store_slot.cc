@@ -20,7 +20,7 @@ idempotency::SqliteStoreOptions SlotShare(const idempotency::SqliteStoreOptions&
   };
   idempotency::SqliteStoreOptions o = configured;
   o.max_staged_rows = share(configured.max_staged_rows, 10'000);
-  o.cache_size_kib = static_cast<int>(share(configured.cache_size_kib, 1024));
+  o.cache_size_kib = static_cast<int>(share(configured.cache_size_kib, 256));
   o.bloom_max_bytes = share(configured.bloom_max_bytes, 1LL << 20);
   return o;
 }

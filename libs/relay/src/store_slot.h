@@ -34,7 +34,7 @@ struct SlotConfig {
 
 // The store options of one slot of `sharing`: each of max_staged_rows, cache_size_kib and
 // bloom_max_bytes is configured / max(1, sharing), but at least min(configured, floor) with floors
-// 10,000 rows, 1,024 KiB and 1 MiB.
+// 10,000 rows, 256 KiB (the smallest idempotency.cache_kib) and 1 MiB.
 idempotency::SqliteStoreOptions SlotShare(const idempotency::SqliteStoreOptions& configured,
                                           size_t sharing);
 

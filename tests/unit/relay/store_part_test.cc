@@ -212,10 +212,11 @@ TEST(StoreSlotTest, MemoryIsSharedAmongOpenSlotsWithFloors) {
   auto sixteen = SlotShare(configured, 16);
   EXPECT_EQ(sixteen.max_staged_rows, 31'250);
   EXPECT_EQ(sixteen.cache_size_kib, 1024);
+  EXPECT_EQ(SlotShare(configured, 64).cache_size_kib, 256);
   EXPECT_EQ(sixteen.bloom_max_bytes, 4LL << 20);
   auto many = SlotShare(configured, 1000);
   EXPECT_EQ(many.max_staged_rows, 10'000);
-  EXPECT_EQ(many.cache_size_kib, 1024);
+  EXPECT_EQ(many.cache_size_kib, 256);
   EXPECT_EQ(many.bloom_max_bytes, 1LL << 20);
   configured.max_staged_rows = 2'000;  // below the floor: kept as configured
   EXPECT_EQ(SlotShare(configured, 8).max_staged_rows, 2'000);
