@@ -185,7 +185,6 @@ class StorePart final : public ResolutionStore {
   }
 
   Status Restore(const std::vector<kafka::TopicPartition>& partitions) override {
-    Reap();
     std::vector<kafka::TopicPartition> changelogs;
     if (producer_) {
       for (const auto& tp : partitions) {
@@ -205,6 +204,7 @@ class StorePart final : public ResolutionStore {
         slot->owned = true;
       }
     }
+    Reap();
     if (standby_) {
       // Standby copies stop following what is now ours before it is restored and written here.
       for (const auto& source : standby_sources_) {
@@ -371,11 +371,20 @@ class StorePart final : public ResolutionStore {
     return raw;
   }
 
-  // Destroys retired slots that no Record uses any more (engine thread).
+  // Retires the open slots neither owned nor followed (a late Record reopened one after its
+  // revoke) and destroys retired slots that no Record uses any more (engine thread).
   void Reap() {
     std::vector<std::unique_ptr<StoreSlot>> done;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = slots_.begin(); it != slots_.end();) {
+        if (!it->second->owned && !it->second->standby && it->second->inflight.load() == 0) {
+          retired_.push_back(std::move(it->second));
+          it = slots_.erase(it);
+        } else {
+          ++it;
+        }
+      }
       for (auto it = retired_.begin(); it != retired_.end();) {
         if ((*it)->inflight.load() == 0) {
           done.push_back(std::move(*it));

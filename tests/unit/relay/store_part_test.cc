@@ -160,6 +160,9 @@ TEST_F(StorePartTest, ALateRecordAfterARevokeOpensThePartitionsSlotAgain) {
   store->Released({{"t", 3}});
   ASSERT_TRUE(RecordNow(*store, {Entry("late", 3)}).ok());
   EXPECT_TRUE(Seen(*store, "late", 3));
+  // The next rebalance closes it again (it is neither owned nor followed); the file keeps it.
+  ASSERT_TRUE(store->Restore({{"t", 4}}).ok());
+  EXPECT_TRUE(Seen(*store, "late", 3));
   store->Close();
   EXPECT_FALSE(RecordNow(*store, {Entry("closed", 3)}).ok()) << "later Records fail";
 }
