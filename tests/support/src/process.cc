@@ -1,12 +1,11 @@
 #include "sluice/testing/process.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cerrno>
@@ -187,10 +186,10 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, Ms timeou
 
 CapturedRun RunCapturing(const std::vector<std::string>& argv, Ms timeout, ChildOptions options) {
   static std::atomic<int> counter{0};
-  options.stderr_path = (std::filesystem::temp_directory_path() /
-                         ("sluice-stderr-" + std::to_string(getpid()) + "-" +
-                          std::to_string(counter.fetch_add(1)) + ".err"))
-                            .string();
+  options.stderr_path =
+      (std::filesystem::temp_directory_path() / ("sluice-stderr-" + std::to_string(getpid()) + "-" +
+                                                 std::to_string(counter.fetch_add(1)) + ".err"))
+          .string();
   CapturedRun run;
   auto r = RunCommand(argv, timeout, options);
   EXPECT_TRUE(r.ok()) << r.status();
