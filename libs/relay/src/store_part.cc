@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 
+#include "changelog_topic.h"
 #include "sluice/changelog/applied_offsets.h"
 #include "sluice/changelog/record.h"
 #include "sluice/changelog/restore.h"
@@ -25,7 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Ms = std::chrono::milliseconds;
-constexpr Ms kAdminTimeout{10'000};
 // The applied offsets of our own writes are saved at most this often (and at every restore and
 // at close); a crash loses at most this much of the record, which costs a longer restore only.
 constexpr Clock::Duration kSaveInterval = std::chrono::seconds(10);
@@ -258,9 +258,7 @@ class StorePart final : public ResolutionStore {
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::Admin> admin_;
   changelog::RestoreOptions restore_options_;
-  std::string suffix_;
-  int replication_ = -1;
-  Ms retention_{0};
+  ChangelogTopicSpec topic_spec_;
   Clock* clock_ = nullptr;
   std::shared_ptr<metrics::Registry> registry_;
   ChangelogMetrics metrics_;
@@ -302,7 +300,7 @@ class StorePart final : public ResolutionStore {
 
  private:
   Result<std::string> ChangelogFor(const std::string& source) {
-    return changelog::ChangelogTopic(source, suffix_);
+    return changelog::ChangelogTopic(source, topic_spec_.suffix);
   }
 
   // The open slot of `source`: the one open, a retired one still draining, or a new one (sharing
@@ -355,46 +353,11 @@ class StorePart final : public ResolutionStore {
     done.clear();  // commits what is queued, stops its threads
   }
 
-  // The changelog topic exists with the source's partition count: created when missing
-  // (compacted, and deleted after the store's retention), an error when its count differs.
+  // The changelog topic exists with the source's partition count (changelog_topic.h).
   Status EnsureChangelog(const std::string& source, const std::string& topic) {
     if (counts_.count(topic) > 0) return Status::Ok();
-    if (source.size() > suffix_.size() && source.ends_with(suffix_)) {
-      return FailedPreconditionError(fmt::format(
-          "topic {} is a changelog topic (it ends with {}), assigned as a source: narrow "
-          "kafka.topics so that it matches no changelog topic",
-          source, suffix_));
-    }
-    ASSIGN_OR_RETURN(const int want, admin_->PartitionCount(source, kAdminTimeout));
-    auto have = admin_->PartitionCount(topic, kAdminTimeout);
-    if (!have.ok() && have.status().code() == StatusCode::kNotFound) {
-      kafka::TopicSpec spec(topic, want);
-      spec.replication = replication_;
-      spec.configs["cleanup.policy"] = "compact,delete";
-      spec.configs["retention.ms"] = std::to_string(retention_.count());
-      Status created = admin_->CreateTopic(spec, kAdminTimeout);
-      if (!created.ok() && created.code() != StatusCode::kAlreadyExists) {
-        return created.WithContext("creating the changelog topic " + topic);
-      }
-      if (created.ok()) log_->info("created changelog topic {} ({} partitions)", topic, want);
-      // A topic just created (here, or by another instance starting at the same time: then
-      // AlreadyExists) can be missing from the metadata for a moment.
-      const auto deadline = clock_->Now() + kAdminTimeout;
-      have = admin_->PartitionCount(topic, kAdminTimeout);
-      while (!have.ok() && have.status().code() == StatusCode::kNotFound &&
-             clock_->Now() < deadline) {
-        clock_->SleepUntil(clock_->Now() + Ms(200));
-        have = admin_->PartitionCount(topic, kAdminTimeout);
-      }
-    }
-    if (!have.ok()) return have.status().WithContext("changelog topic " + topic);
-    if (*have != want) {
-      return FailedPreconditionError(fmt::format(
-          "changelog topic {} has {} partitions but its source {} has {}: a changelog partition "
-          "must match its source partition. Add partitions to the changelog topic (kafka-topics "
-          "--alter --partitions {}) or set changelog.suffix to use another topic",
-          topic, *have, source, want, want));
-    }
+    ASSIGN_OR_RETURN(const int want,
+                     EnsureChangelogTopic(*admin_, *clock_, topic_spec_, source, topic));
     std::lock_guard<std::mutex> lock(mu_);
     counts_[topic] = want;
     sources_[topic] = source;
@@ -592,9 +555,9 @@ Result<std::unique_ptr<ResolutionStore>> OpenStorePart(
   part->restore_options_.reader.properties = options.kafka.properties;
   part->restore_options_.reader.group_id = options.kafka.group_id + ".changelog-restore";
   part->restore_options_.clock = &clock;
-  part->suffix_ = options.changelog.suffix;
-  part->replication_ = options.changelog.replication_factor;
-  part->retention_ = options.idempotency.retention.retention;
+  part->topic_spec_.suffix = options.changelog.suffix;
+  part->topic_spec_.replication = options.changelog.replication_factor;
+  part->topic_spec_.retention = options.idempotency.retention.retention;
   if (options.changelog.standby_partitions) {
     changelog::StandbyOptions standby;
     standby.reader = part->restore_options_.reader;
